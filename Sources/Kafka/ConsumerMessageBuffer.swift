@@ -1,0 +1,137 @@
+import Dispatch
+import Synchronization
+
+/// Hands polled batches from the consumer's poll thread to its owner, with backpressure:
+/// at most `capacity` batches are between the two, and the poll thread stops polling (so
+/// librdkafka stops fetching) while the owner is behind.
+final class ConsumerMessageBuffer: Sendable {
+    typealias Batch = [KafkaConsumerMessage]
+    typealias Waiter = CheckedContinuation<Batch?, Never>
+
+    struct StateMachine {
+        private var batches: [Batch] = []
+        private var head = 0
+        private var waiter: Waiter?
+        private(set) var finished = false
+
+        enum PushAction {
+            case resume(Waiter, Batch)
+            case buffered
+            case dropped
+        }
+
+        mutating func push(_ batch: Batch) -> PushAction {
+            guard !finished else { return .dropped }
+            if let waiter {
+                self.waiter = nil
+                return .resume(waiter, batch)
+            }
+            batches.append(batch)
+            return .buffered
+        }
+
+        enum NextAction {
+            case resume(Waiter, Batch?)
+            case suspend
+        }
+
+        mutating func next(_ waiter: Waiter) -> NextAction {
+            if head < batches.count {
+                let batch = batches[head]
+                head += 1
+                if head == batches.count {
+                    batches.removeAll(keepingCapacity: true)
+                    head = 0
+                }
+                return .resume(waiter, batch)
+            }
+            if finished { return .resume(waiter, nil) }
+            self.waiter = waiter
+            return .suspend
+        }
+
+        /// Drops buffered messages of partitions the consumer is losing: they were never
+        /// handed over, so they stay uncommitted and their new owner reads them.
+        /// Returns how many whole batches went.
+        mutating func discard(_ partitions: Set<KafkaTopicPartition>) -> Int {
+            var removedBatches = 0
+            var kept: [Batch] = []
+            for batch in batches[head...] {
+                let remaining = batch.filter { !partitions.contains($0.topicPartition) }
+                if remaining.isEmpty { removedBatches += 1 } else { kept.append(remaining) }
+            }
+            batches = kept
+            head = 0
+            return removedBatches
+        }
+
+        mutating func finish() -> Waiter? {
+            finished = true
+            batches = []
+            head = 0
+            defer { waiter = nil }
+            return waiter
+        }
+
+        mutating func cancelWaiter() -> Waiter? {
+            defer { waiter = nil }
+            return waiter
+        }
+    }
+
+    private let state = Mutex(StateMachine())
+    /// Free places for batches; the poll thread takes one before handing a batch over.
+    private let slots: DispatchSemaphore
+
+    init(capacity: Int) {
+        slots = DispatchSemaphore(value: max(capacity, 1))
+    }
+
+    /// Poll thread: blocks until there is room, checking `shouldStop` while it waits.
+    /// Returns false (and drops the batch, uncommitted) when told to stop.
+    func pushBlocking(_ batch: Batch, shouldStop: () -> Bool) -> Bool {
+        while slots.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+            if shouldStop() { return false }
+        }
+        switch state.withLock({ $0.push(batch) }) {
+        case .resume(let waiter, let batch):
+            slots.signal()
+            waiter.resume(returning: batch)
+        case .buffered:
+            break
+        case .dropped:
+            slots.signal()
+            return false
+        }
+        return true
+    }
+
+    /// Owner: the next batch, or nil once the consumer is closed (or the task cancelled).
+    func next() async -> Batch? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: Waiter) in
+                switch state.withLock({ $0.next(waiter) }) {
+                case .resume(let waiter, let batch):
+                    if batch != nil { slots.signal() }
+                    waiter.resume(returning: batch)
+                case .suspend:
+                    // A cancel that came before the waiter was stored found nothing to resume.
+                    if Task.isCancelled {
+                        state.withLock { $0.cancelWaiter() }?.resume(returning: nil)
+                    }
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.cancelWaiter() }?.resume(returning: nil)
+        }
+    }
+
+    func discard(_ partitions: Set<KafkaTopicPartition>) {
+        let freed = state.withLock { $0.discard(partitions) }
+        for _ in 0..<freed { slots.signal() }
+    }
+
+    func finish() {
+        state.withLock { $0.finish() }?.resume(returning: nil)
+    }
+}

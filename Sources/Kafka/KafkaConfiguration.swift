@@ -1,0 +1,110 @@
+/// Settings every client shares. The typed fields cover what a worker sets in code; any other
+/// librdkafka property (SASL, TLS, tuning) goes in `properties`, which is applied last and
+/// so wins over a typed field.
+public struct KafkaConfiguration: Sendable {
+    /// `host:port` pairs for `bootstrap.servers`.
+    public var bootstrapServers: [String]
+    public var clientID: String
+    /// Pass-through librdkafka properties (see librdkafka's CONFIGURATION.md).
+    public var properties: [String: String]
+
+    public init(bootstrapServers: [String], clientID: String = "payment-worker", properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.properties = properties
+    }
+
+    var baseProperties: [String: String] {
+        [
+            "bootstrap.servers": bootstrapServers.joined(separator: ","),
+            "client.id": clientID,
+        ]
+    }
+
+    /// Whether a property's value must never be printed: passwords, secrets and key material.
+    public static func isSecret(property name: String) -> Bool {
+        let name = name.lowercased()
+        return ["password", "secret", "key.pem", "keystore", "token", "sasl.jaas", "oauthbearer.config"]
+            .contains { name.contains($0) }
+    }
+
+    /// The given properties with secret values replaced, for logs and `config check`.
+    public static func redacted(_ properties: [String: String]) -> [String: String] {
+        properties.reduce(into: [:]) { result, entry in
+            result[entry.key] = isSecret(property: entry.key) ? "[redacted]" : entry.value
+        }
+    }
+}
+
+/// A producer: idempotent by default, so a retried send after a lost acknowledgement is
+/// never written twice.
+public struct KafkaProducerConfiguration: Sendable {
+    public var common: KafkaConfiguration
+    public var idempotent: Bool = true
+    /// How long librdkafka keeps retrying one message before reporting it failed.
+    public var messageTimeout: Duration = .seconds(300)
+    /// How long to wait to fill a batch; a little linger buys much throughput.
+    public var linger: Duration = .milliseconds(5)
+
+    public init(common: KafkaConfiguration) {
+        self.common = common
+    }
+
+    func librdkafkaProperties() -> [String: String] {
+        var properties = common.baseProperties
+        properties["enable.idempotence"] = idempotent ? "true" : "false"
+        if idempotent { properties["acks"] = "all" }
+        properties["message.timeout.ms"] = String(messageTimeout.milliseconds)
+        properties["linger.ms"] = String(linger.milliseconds)
+        properties.merge(common.properties) { _, passedThrough in passedThrough }
+        return properties
+    }
+}
+
+/// A group consumer that commits only what its owner has marked done.
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest
+    }
+
+    public var common: KafkaConfiguration
+    public var groupID: String
+    /// Where to start in a partition that has no committed offset.
+    public var offsetReset: OffsetReset = .earliest
+    public var sessionTimeout: Duration = .seconds(45)
+    public var heartbeatInterval: Duration = .seconds(3)
+    /// How often librdkafka commits the offsets its owner has marked done; `commit()` and
+    /// every revocation and close commit at once as well.
+    public var commitInterval: Duration = .seconds(1)
+    /// The most messages handed over in one batch.
+    public var maxBatchSize: Int = 500
+    /// How many polled messages may wait for the owner before polling stops: backpressure.
+    public var maxBufferedMessages: Int = 5_000
+
+    public init(common: KafkaConfiguration, groupID: String) {
+        self.common = common
+        self.groupID = groupID
+    }
+
+    func librdkafkaProperties() -> [String: String] {
+        var properties = common.baseProperties
+        properties["group.id"] = groupID
+        properties["auto.offset.reset"] = offsetReset.rawValue
+        properties["session.timeout.ms"] = String(sessionTimeout.milliseconds)
+        properties["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
+        properties["auto.commit.interval.ms"] = String(commitInterval.milliseconds)
+        properties.merge(common.properties) { _, passedThrough in passedThrough }
+        // Not overridable: librdkafka commits on a timer, but only offsets the owner has
+        // stored as done, so nothing is committed that was not handled.
+        properties["enable.auto.commit"] = "true"
+        properties["enable.auto.offset.store"] = "false"
+        return properties
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}

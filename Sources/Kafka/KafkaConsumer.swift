@@ -1,0 +1,196 @@
+import CRDKafka
+import Logging
+
+/// A group consumer that hands messages over in batches and commits only offsets its owner
+/// has marked done.
+///
+/// A thread of its own polls librdkafka and serves the group's rebalances (see
+/// `KafkaRebalanceListener`); `batches` yields what it polled, with backpressure.
+/// `markDone` stores an offset; librdkafka commits stored offsets every `commitInterval`,
+/// on `commit()`, before every revocation, and on `close()`.
+public final class KafkaConsumer: Sendable {
+    private let client: RDKafkaClient
+    private let buffer: ConsumerMessageBuffer
+    private let control = PollLoopControl()
+    private let pollThread: KafkaPollThread
+
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        topics: [String],
+        logger: Logger = Logger(label: "kafka.consumer"),
+        rebalanceListener: (any KafkaRebalanceListener)? = nil,
+        errorHandler: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws {
+        let batchCapacity = max(1, configuration.maxBufferedMessages / max(1, configuration.maxBatchSize))
+        let buffer = ConsumerMessageBuffer(capacity: batchCapacity)
+        let coordinator = ConsumerRebalanceCoordinator(buffer: buffer, listener: rebalanceListener, logger: logger)
+        let client = try RDKafkaClient(
+            type: RD_KAFKA_CONSUMER,
+            properties: configuration.librdkafkaProperties(),
+            context: KafkaClientContext(logger: logger, errorHandler: errorHandler, rebalanceHandler: coordinator)
+        )
+        // Group callbacks and messages then come from one queue, served by one thread.
+        rd_kafka_poll_set_consumer(client.handle)
+        let subscription = NativePartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+        let error = rd_kafka_subscribe(client.handle, subscription.pointer)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .subscription, responseError: error, context: "subscribing to \(topics)")
+        }
+        self.client = client
+        self.buffer = buffer
+        let control = self.control
+        let maxBatchSize = max(1, configuration.maxBatchSize)
+        self.pollThread = KafkaPollThread(name: "kafka-consumer-poll") {
+            Self.pollLoop(client: client, buffer: buffer, coordinator: coordinator, control: control,
+                          maxBatchSize: maxBatchSize, errorHandler: errorHandler)
+        }
+    }
+
+    private static func pollLoop(
+        client: RDKafkaClient,
+        buffer: ConsumerMessageBuffer,
+        coordinator: ConsumerRebalanceCoordinator,
+        control: PollLoopControl,
+        maxBatchSize: Int,
+        errorHandler: (@Sendable (KafkaError) -> Void)?
+    ) {
+        while !control.isStopRequested {
+            let generation = coordinator.generation
+            var batch: [KafkaConsumerMessage] = []
+            var timeout: Int32 = 100
+            while batch.count < maxBatchSize, let polled = rd_kafka_consumer_poll(client.handle, timeout) {
+                timeout = 0
+                defer { rd_kafka_message_destroy(polled) }
+                let message = polled.pointee
+                if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    batch.append(KafkaConsumerMessage(message))
+                } else if message.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let error = KafkaError(code: .consume, responseError: message.err)
+                    client.logger.warning("consume error", metadata: ["error": "\(error)"])
+                    errorHandler?(error)
+                }
+            }
+            // A rebalance served inside these polls may have revoked partitions of messages
+            // already polled: those are not ours to hand over any more.
+            if coordinator.generation != generation {
+                batch.removeAll { !coordinator.isAssigned($0.topicPartition) }
+            }
+            if !batch.isEmpty, !buffer.pushBlocking(batch, shouldStop: { control.isStopRequested }) {
+                break
+            }
+        }
+        // Revokes the assignment (the listener runs, stored offsets are committed) and leaves
+        // the group.
+        let error = rd_kafka_consumer_close(client.handle)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            client.logger.warning("consumer close", metadata: ["error": "\(KafkaError(code: .client, responseError: error))"])
+        }
+        buffer.finish()
+    }
+
+    deinit {
+        control.requestStop(drainTimeout: .zero)
+    }
+
+    /// Batches of messages in partition order, until the consumer is closed.
+    public var batches: Batches { Batches(buffer: buffer) }
+
+    public struct Batches: AsyncSequence, Sendable {
+        public typealias Element = [KafkaConsumerMessage]
+        fileprivate let buffer: ConsumerMessageBuffer
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            fileprivate let buffer: ConsumerMessageBuffer
+
+            public mutating func next() async -> [KafkaConsumerMessage]? {
+                await buffer.next()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(buffer: buffer)
+        }
+    }
+
+    /// Marks a message handled: its offset is committed with the next commit.
+    public func markDone(_ message: KafkaConsumerMessage) throws {
+        try storeOffsets([message.topicPartition: message.offset + 1])
+    }
+
+    /// Stores the next offset to read for each partition; a partition no longer assigned is
+    /// an error, so that a revoked partition's work cannot be committed late.
+    public func storeOffsets(_ nextOffsets: [KafkaTopicPartition: Int64]) throws {
+        let list = NativePartitionList(Array(nextOffsets.keys), offsets: nextOffsets)
+        let error = rd_kafka_offsets_store(client.handle, list.pointer)
+        if let (partition, partitionError) = list.firstError() {
+            throw KafkaError(code: .offsetStore, responseError: partitionError, context: "storing the offset of \(partition)")
+        }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .offsetStore, responseError: error)
+        }
+    }
+
+    /// Commits the stored offsets now and waits for the broker's answer.
+    public func commit() async throws {
+        let error = try await client.runBlocking { handle in rd_kafka_commit(handle, nil, 0) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw KafkaError(code: .commit, responseError: error)
+        }
+    }
+
+    /// The group's committed offsets (the next offset to read) of these partitions; partitions
+    /// with none are left out.
+    public func committedOffsets(
+        _ partitions: [KafkaTopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws -> [KafkaTopicPartition: Int64] {
+        try await client.runBlocking { handle in
+            let list = NativePartitionList(partitions)
+            let error = rd_kafka_committed(handle, list.pointer, Int32(clamping: timeout.milliseconds))
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(code: .commit, responseError: error, context: "reading committed offsets")
+            }
+            return list.offsets().filter { $0.value >= 0 }
+        }
+    }
+
+    /// The partitions this member holds now.
+    public func assignment() throws -> [KafkaTopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let error = rd_kafka_assignment(client.handle, &list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw KafkaError(code: .client, responseError: error, context: "reading the assignment")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return KafkaTopicPartition.array(from: list).sorted()
+    }
+
+    /// Stops fetching these partitions until `resume`; what was already handed over stays.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        let list = NativePartitionList(partitions)
+        try checkPartitionControl(rd_kafka_pause_partitions(client.handle, list.pointer), list, "pausing")
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        let list = NativePartitionList(partitions)
+        try checkPartitionControl(rd_kafka_resume_partitions(client.handle, list.pointer), list, "resuming")
+    }
+
+    private func checkPartitionControl(
+        _ error: rd_kafka_resp_err_t, _ list: borrowing NativePartitionList, _ step: String
+    ) throws {
+        if let (partition, partitionError) = list.firstError() {
+            throw KafkaError(code: .partitionControl, responseError: partitionError, context: "\(step) \(partition)")
+        }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .partitionControl, responseError: error, context: step)
+        }
+    }
+
+    /// Stops polling, revokes the assignment through the listener, commits what was marked
+    /// done, and leaves the group. `batches` ends.
+    public func close() async {
+        control.requestStop(drainTimeout: .zero)
+        await pollThread.waitUntilFinished()
+    }
+}

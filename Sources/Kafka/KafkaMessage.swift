@@ -1,0 +1,192 @@
+import CRDKafka
+
+/// A record header. Kafka allows repeated names, so headers are a list, not a dictionary.
+public struct KafkaHeader: Sendable, Hashable {
+    public var name: String
+    public var value: [UInt8]?
+
+    public init(name: String, value: [UInt8]?) {
+        self.name = name
+        self.value = value
+    }
+
+    public init(name: String, string: String) {
+        self.init(name: name, value: Array(string.utf8))
+    }
+
+    /// The value as UTF-8 text, nil when absent or not valid UTF-8.
+    public var stringValue: String? {
+        value.flatMap { String(validating: $0, as: UTF8.self) }
+    }
+}
+
+extension Array where Element == KafkaHeader {
+    /// The first header of that name, as UTF-8 text.
+    public func string(named name: String) -> String? {
+        first { $0.name == name }?.stringValue
+    }
+}
+
+public struct KafkaTopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+
+    public var description: String { "\(topic)/\(partition)" }
+}
+
+public struct KafkaProducerMessage: Sendable, Hashable {
+    public var topic: String
+    /// nil lets the partitioner choose from the key.
+    public var partition: Int32?
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+
+    public init(
+        topic: String,
+        partition: Int32? = nil,
+        key: [UInt8]? = nil,
+        value: [UInt8]?,
+        headers: [KafkaHeader] = []
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+/// The broker's acknowledgement of one produced message.
+public struct KafkaDeliveryReport: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+}
+
+public struct KafkaConsumerMessage: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+    /// Milliseconds since the epoch, when the broker gave one.
+    public var timestamp: Int64?
+
+    public init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        key: [UInt8]? = nil,
+        value: [UInt8]?,
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    public var topicPartition: KafkaTopicPartition {
+        KafkaTopicPartition(topic: topic, partition: partition)
+    }
+
+    /// Copies a polled message out of librdkafka's memory.
+    init(_ message: rd_kafka_message_t) {
+        topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        partition = message.partition
+        offset = message.offset
+        key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
+        value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) }
+        headers = []
+        var message = message
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let time = rd_kafka_message_timestamp(&message, &timestampType)
+        timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : time
+        var nativeHeaders: OpaquePointer?
+        if rd_kafka_message_headers(&message, &nativeHeaders) == RD_KAFKA_RESP_ERR_NO_ERROR,
+           let nativeHeaders {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(nativeHeaders, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(KafkaHeader(
+                    name: name.map { String(cString: $0) } ?? "",
+                    value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                ))
+                index += 1
+            }
+        }
+    }
+}
+
+extension KafkaTopicPartition {
+    /// Reads a librdkafka partition list.
+    static func array(from list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartition] {
+        let count = Int(list.pointee.cnt)
+        guard count > 0, let elements = list.pointee.elems else { return [] }
+        return (0..<count).map { index in
+            KafkaTopicPartition(
+                topic: String(cString: elements[index].topic),
+                partition: elements[index].partition
+            )
+        }
+    }
+}
+
+/// A librdkafka partition list built from Swift values, destroyed with this value's scope.
+struct NativePartitionList: ~Copyable {
+    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+
+    init(_ partitions: [KafkaTopicPartition], offsets: [KafkaTopicPartition: Int64] = [:]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(partitions.count, 1)))
+        for partition in partitions {
+            let element = rd_kafka_topic_partition_list_add(pointer, partition.topic, partition.partition)
+            if let offset = offsets[partition] { element?.pointee.offset = offset }
+        }
+    }
+
+    /// Per-partition errors librdkafka left in the list after a call.
+    func firstError() -> (KafkaTopicPartition, rd_kafka_resp_err_t)? {
+        let count = Int(pointer.pointee.cnt)
+        guard let elements = pointer.pointee.elems else { return nil }
+        for index in 0..<count where elements[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let partition = KafkaTopicPartition(
+                topic: String(cString: elements[index].topic), partition: elements[index].partition)
+            return (partition, elements[index].err)
+        }
+        return nil
+    }
+
+    /// Offsets librdkafka filled in, by partition.
+    func offsets() -> [KafkaTopicPartition: Int64] {
+        let count = Int(pointer.pointee.cnt)
+        guard let elements = pointer.pointee.elems else { return [:] }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for index in 0..<count {
+            let partition = KafkaTopicPartition(
+                topic: String(cString: elements[index].topic), partition: elements[index].partition)
+            result[partition] = elements[index].offset
+        }
+        return result
+    }
+
+    deinit {
+        rd_kafka_topic_partition_list_destroy(pointer)
+    }
+}

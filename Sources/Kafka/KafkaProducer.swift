@@ -1,0 +1,153 @@
+import CRDKafka
+import Logging
+import Synchronization
+
+/// Produces messages and awaits each one's acknowledgement by the broker.
+///
+/// `send` hands the message to librdkafka (which does not block) and suspends until the
+/// delivery report arrives; many sends may be in flight at once. Idempotent by default.
+public final class KafkaProducer: Sendable {
+    private let client: RDKafkaClient
+    private let tracker: DeliveryTracker
+    private let pollThread: KafkaPollThread
+    private let control = PollLoopControl()
+
+    public init(
+        configuration: KafkaProducerConfiguration,
+        logger: Logger = Logger(label: "kafka.producer"),
+        errorHandler: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws {
+        let tracker = DeliveryTracker()
+        let client = try RDKafkaClient(
+            type: RD_KAFKA_PRODUCER,
+            properties: configuration.librdkafkaProperties(),
+            context: KafkaClientContext(logger: logger, errorHandler: errorHandler, deliveryTracker: tracker)
+        )
+        self.client = client
+        self.tracker = tracker
+        // The loop holds only what it needs, not the producer, so that dropping the producer
+        // without close() still lets the thread end (deinit asks it to).
+        let control = self.control
+        self.pollThread = KafkaPollThread(name: "kafka-producer-poll") {
+            while !control.isStopRequested {
+                rd_kafka_poll(client.handle, 100)
+            }
+            rd_kafka_flush(client.handle, Int32(clamping: control.drainTimeout.milliseconds))
+            // What the flush could not deliver is purged and reported failed, never left hanging.
+            rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            rd_kafka_poll(client.handle, 0)
+            tracker.failAll(with: KafkaError(code: .closed, message: "the producer was closed before delivery"))
+        }
+    }
+
+    deinit {
+        control.requestStop(drainTimeout: .zero)
+    }
+
+    /// Sends one message and returns when the broker has acknowledged it.
+    /// Throws a `KafkaError` with code `.delivery` when librdkafka gave up on it.
+    @discardableResult
+    public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
+        while true {
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    enqueue(message, continuation)
+                }
+            } catch let full as QueueFull {
+                // librdkafka's local queue is full: wait for a delivery report to make room.
+                await tracker.waitForCapacity(after: full.reportsSeen)
+            }
+        }
+    }
+
+    private struct QueueFull: Error {
+        let reportsSeen: UInt64
+    }
+
+    private func enqueue(_ message: KafkaProducerMessage, _ continuation: DeliveryTracker.Continuation) {
+        let id: UInt
+        let reportsSeen: UInt64
+        switch tracker.register(continuation) {
+        case .failClosed:
+            continuation.resume(throwing: KafkaError(code: .closed, message: "the producer is closed"))
+            return
+        case .send(let assigned, let seen):
+            id = assigned
+            reportsSeen = seen
+        }
+        guard let error = produce(message, opaque: id) else { return }
+        guard let continuation = tracker.remove(id) else { return }
+        if error.librdkafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
+            continuation.resume(throwing: QueueFull(reportsSeen: reportsSeen))
+        } else {
+            continuation.resume(throwing: error)
+        }
+    }
+
+    /// Hands one message to librdkafka, which copies it. Never blocks.
+    private func produce(_ message: KafkaProducerMessage, opaque id: UInt) -> KafkaError? {
+        let headers = rd_kafka_headers_new(message.headers.count)
+        for header in message.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in
+                    _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            }
+        }
+        let failure: KafkaError? = message.topic.withCString { topic in
+            withOptionalBytes(message.key) { key in
+                withOptionalBytes(message.value) { value in
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields[0].u.cstr = topic
+                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    fields[1].u.i32 = message.partition ?? RD_KAFKA_PARTITION_UA
+                    fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                    fields[3].vtype = RD_KAFKA_VTYPE_KEY
+                    fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    fields[3].u.mem.size = key.count
+                    fields[4].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    fields[4].u.mem.size = value.count
+                    fields[5].vtype = RD_KAFKA_VTYPE_HEADERS
+                    fields[5].u.headers = headers
+                    fields[6].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    fields[6].u.ptr = UnsafeMutableRawPointer(bitPattern: id)
+                    guard let error = rd_kafka_produceva(client.handle, &fields, fields.count) else { return nil }
+                    return KafkaError(code: .produce, consuming: error, context: "producing to \(message.topic)")
+                }
+            }
+        }
+        // On success librdkafka owns the headers; on failure they are still ours.
+        if failure != nil { rd_kafka_headers_destroy(headers) }
+        return failure
+    }
+
+    /// Waits until every message handed over so far is acknowledged or failed.
+    public func flush(timeout: Duration) async throws {
+        let error = try await client.runBlocking { handle in
+            rd_kafka_flush(handle, Int32(clamping: timeout.milliseconds))
+        }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .flush, responseError: error, context: "\(tracker.inFlight) messages not delivered")
+        }
+    }
+
+    /// Flushes for at most `timeout`, fails what is still undelivered, and releases the client.
+    /// New sends fail at once.
+    public func close(timeout: Duration = .seconds(10)) async {
+        tracker.stopAccepting()
+        control.requestStop(drainTimeout: timeout)
+        await pollThread.waitUntilFinished()
+    }
+}
+
+/// Lends `body` the bytes of an optional array; nil becomes an empty buffer at address nil,
+/// which librdkafka reads as a null key or value.
+func withOptionalBytes<Result>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    return bytes.withUnsafeBytes(body)
+}

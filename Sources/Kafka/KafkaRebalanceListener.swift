@@ -1,0 +1,110 @@
+import CRDKafka
+import Dispatch
+import Logging
+import Synchronization
+
+/// The consumer's owner hears of partitions before they change hands.
+public protocol KafkaRebalanceListener: Sendable {
+    /// Called before any message of these partitions is handed over.
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async
+
+    /// Called before these partitions are given up. Finish their in-flight work and mark it
+    /// done (the consumer commits right after this returns), or abandon it uncommitted.
+    /// `lost` is true when the group has already given them to another member (this one
+    /// missed its session timeout); nothing of them can be committed then.
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) async
+}
+
+/// Runs the group's assign and revoke steps on the poll thread, in the order that keeps
+/// every message handled once: tell the owner, commit, and only then let the partitions go.
+final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
+    private let buffer: ConsumerMessageBuffer
+    private let listener: (any KafkaRebalanceListener)?
+    private let logger: Logger
+    private let assignment = Mutex<(generation: UInt64, partitions: Set<KafkaTopicPartition>)>((0, []))
+
+    init(buffer: ConsumerMessageBuffer, listener: (any KafkaRebalanceListener)?, logger: Logger) {
+        self.buffer = buffer
+        self.listener = listener
+        self.logger = logger
+    }
+
+    /// Changes every time partitions are assigned or revoked.
+    var generation: UInt64 { assignment.withLock { $0.generation } }
+
+    func isAssigned(_ partition: KafkaTopicPartition) -> Bool {
+        assignment.withLock { $0.partitions.contains(partition) }
+    }
+
+    func rebalance(
+        client: OpaquePointer,
+        event: rd_kafka_resp_err_t,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        let changed = KafkaTopicPartition.array(from: partitions)
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(client)) == "COOPERATIVE"
+        switch event {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            logger.info("partitions assigned", metadata: ["partitions": "\(changed.sorted())"])
+            assignment.withLock { state in
+                state.generation &+= 1
+                state.partitions.formUnion(changed)
+            }
+            if let listener { runToCompletion { await listener.partitionsAssigned(changed) } }
+            if cooperative {
+                reportFailure(rd_kafka_incremental_assign(client, partitions), "incremental assign")
+            } else {
+                reportFailure(rd_kafka_assign(client, partitions), "assign")
+            }
+
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(client) != 0
+            logger.info("partitions revoked", metadata: ["partitions": "\(changed.sorted())", "lost": "\(lost)"])
+            assignment.withLock { state in
+                state.generation &+= 1
+                state.partitions.subtract(changed)
+            }
+            buffer.discard(Set(changed))
+            if let listener { runToCompletion { await listener.partitionsRevoked(changed, lost: lost) } }
+            if !lost {
+                // Synchronous, so that the next owner starts after what this one finished.
+                let error = rd_kafka_commit(client, nil, 0)
+                if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                    logger.warning("commit before revocation failed", metadata: [
+                        "error": "\(KafkaError(code: .commit, responseError: error))",
+                    ])
+                }
+            }
+            if cooperative {
+                reportFailure(rd_kafka_incremental_unassign(client, partitions), "incremental unassign")
+            } else {
+                reportFailure(rd_kafka_assign(client, nil), "unassign")
+            }
+
+        default:
+            logger.error("rebalance failed", metadata: ["error": "\(KafkaError(code: .rebalance, responseError: event))"])
+            reportFailure(rd_kafka_assign(client, nil), "unassign")
+        }
+    }
+
+    private func reportFailure(_ error: rd_kafka_resp_err_t, _ step: String) {
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        logger.error("\(step) failed", metadata: ["error": "\(KafkaError(code: .rebalance, responseError: error))"])
+    }
+
+    private func reportFailure(_ error: OpaquePointer?, _ step: String) {
+        guard let error else { return }
+        logger.error("\(step) failed", metadata: ["error": "\(KafkaError(code: .rebalance, consuming: error))"])
+    }
+
+    /// The poll thread is not part of the cooperative pool, so it may block here while the
+    /// owner's async callback runs on the pool.
+    private func runToCompletion(_ operation: @escaping @Sendable () async -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await operation()
+            done.signal()
+        }
+        done.wait()
+    }
+}

@@ -1,0 +1,6 @@
+import PaymentsDomain
+import PluginProtocol
+
+public struct UpdatePaymentsPlugin: CommandPlugin {
+    public static let command = "UpdatePayments"
+}
