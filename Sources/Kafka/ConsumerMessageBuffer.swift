@@ -84,7 +84,10 @@ final class ConsumerMessageBuffer: Sendable {
     private let slots: DispatchSemaphore
 
     init(capacity: Int) {
-        slots = DispatchSemaphore(value: max(capacity, 1))
+        // Made at 0 and raised: libdispatch traps when a semaphore is freed below the value
+        // it was made with, which a buffer closed while full would be.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<max(capacity, 1) { slots.signal() }
     }
 
     /// Poll thread: blocks until there is room, checking `shouldStop` while it waits.

@@ -71,6 +71,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var groupID: String
     /// Where to start in a partition that has no committed offset.
     public var offsetReset: OffsetReset = .earliest
+    /// librdkafka's `partition.assignment.strategy`. Cooperative-sticky by default: members
+    /// keep the partitions they still own through a rebalance, and give up the others while
+    /// the group is stable, so the commit before each revocation goes through.
+    public var assignmentStrategy: String = "cooperative-sticky"
     public var sessionTimeout: Duration = .seconds(45)
     public var heartbeatInterval: Duration = .seconds(3)
     /// How often librdkafka commits the offsets its owner has marked done; `commit()` and
@@ -90,6 +94,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         var properties = common.baseProperties
         properties["group.id"] = groupID
         properties["auto.offset.reset"] = offsetReset.rawValue
+        properties["partition.assignment.strategy"] = assignmentStrategy
         properties["session.timeout.ms"] = String(sessionTimeout.milliseconds)
         properties["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
         properties["auto.commit.interval.ms"] = String(commitInterval.milliseconds)

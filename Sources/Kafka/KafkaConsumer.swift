@@ -61,11 +61,11 @@ public final class KafkaConsumer: Sendable {
             while batch.count < maxBatchSize, let polled = rd_kafka_consumer_poll(client.handle, timeout) {
                 timeout = 0
                 defer { rd_kafka_message_destroy(polled) }
-                let message = polled.pointee
-                if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    batch.append(KafkaConsumerMessage(message))
-                } else if message.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    let error = KafkaError(code: .consume, responseError: message.err)
+                let status = polled.pointee.err
+                if status == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    batch.append(KafkaConsumerMessage(UnsafePointer(polled)))
+                } else if status != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let error = KafkaError(code: .consume, responseError: status)
                     client.logger.warning("consume error", metadata: ["error": "\(error)"])
                     errorHandler?(error)
                 }

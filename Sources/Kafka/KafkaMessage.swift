@@ -105,33 +105,39 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
         KafkaTopicPartition(topic: topic, partition: partition)
     }
 
-    /// Copies a polled message out of librdkafka's memory.
-    init(_ message: rd_kafka_message_t) {
+    /// Copies a polled message out of librdkafka's memory. Takes librdkafka's own pointer:
+    /// headers and timestamp are found from it, so a copy of the struct will not do.
+    init(_ pointer: UnsafePointer<rd_kafka_message_t>) {
+        let message = pointer.pointee
         topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         partition = message.partition
         offset = message.offset
         key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
         value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) }
-        headers = []
-        var message = message
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let time = rd_kafka_message_timestamp(&message, &timestampType)
+        let time = rd_kafka_message_timestamp(pointer, &timestampType)
         timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : time
+        headers = Self.headers(of: pointer)
+    }
+
+    private static func headers(of pointer: UnsafePointer<rd_kafka_message_t>) -> [KafkaHeader] {
         var nativeHeaders: OpaquePointer?
-        if rd_kafka_message_headers(&message, &nativeHeaders) == RD_KAFKA_RESP_ERR_NO_ERROR,
-           let nativeHeaders {
-            var index = 0
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(nativeHeaders, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(
-                    name: name.map { String(cString: $0) } ?? "",
-                    value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                ))
-                index += 1
-            }
+        guard rd_kafka_message_headers(pointer, &nativeHeaders) == RD_KAFKA_RESP_ERR_NO_ERROR, let nativeHeaders else {
+            return []
         }
+        var headers: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(nativeHeaders, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            headers.append(KafkaHeader(
+                name: name.map { String(cString: $0) } ?? "",
+                value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+            ))
+            index += 1
+        }
+        return headers
     }
 }
 

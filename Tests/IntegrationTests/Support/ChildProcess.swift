@@ -1,0 +1,94 @@
+import Foundation
+import Synchronization
+
+/// A real process started by a test: its output is collected as it comes, and its exit can
+/// be awaited with a deadline.
+final class ChildProcess: Sendable {
+    private let process: Process
+    private let stdoutChunks = Recorder<Data>()
+    private let stderrChunks = Recorder<Data>()
+    private let exitStatus = Recorder<Int32>()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+
+    init(_ executable: URL, _ arguments: [String], standardInput: Data? = nil, environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        let stdinPipe = Pipe()
+        process.standardInput = stdinPipe
+        for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if !data.isEmpty { recorder.append(data) }
+            }
+        }
+        let exitStatus = self.exitStatus
+        process.terminationHandler = { exitStatus.append($0.terminationStatus) }
+        self.process = process
+        try process.run()
+        if let standardInput { stdinPipe.fileHandleForWriting.write(standardInput) }
+        try stdinPipe.fileHandleForWriting.close()
+    }
+
+    static func which(_ name: String) -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    var standardOutput: String { String(decoding: stdoutChunks.items.reduce(Data(), +), as: UTF8.self) }
+    var standardError: String { String(decoding: stderrChunks.items.reduce(Data(), +), as: UTF8.self) }
+
+    /// The first line the process writes to standard output.
+    func firstLine(timeout: Duration = .seconds(30)) async throws -> String {
+        let chunks = try await stdoutChunks.wait(for: "a first line on standard output", timeout: timeout) {
+            $0.contains { $0.contains(UInt8(ascii: "\n")) }
+        }
+        let text = String(decoding: chunks.reduce(Data(), +), as: UTF8.self)
+        return String(text.prefix { $0 != "\n" })
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to end and returns its exit status.
+    @discardableResult
+    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let status = try await exitStatus.wait(forCount: 1, "the exit of \(process.executableURL?.lastPathComponent ?? "a process")", timeout: timeout)[0]
+        // What is still in the pipes after the exit.
+        for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+            if !rest.isEmpty { recorder.append(rest) }
+        }
+        return status
+    }
+
+    /// Ends the process if it still runs; for cleanup after a failed expectation.
+    func kill9IfRunning() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+enum TestBinaries {
+    /// The payment-worker executable, built into the same folder as the test bundle.
+    static var paymentWorker: URL {
+        if let path = ProcessInfo.processInfo.environment["PAYMENT_WORKER_BIN"] {
+            return URL(fileURLWithPath: path)
+        }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The bundle may be a directory (payment-workerPackageTests.xctest/...) on some platforms.
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("payment-worker")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/payment-worker")
+    }
+}
