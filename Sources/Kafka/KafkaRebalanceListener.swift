@@ -5,7 +5,8 @@ import Synchronization
 
 /// The consumer's owner hears of partitions before they change hands.
 public protocol KafkaRebalanceListener: Sendable {
-    /// Called before any message of these partitions is handed over.
+    /// Called once these partitions are assigned, before any of their messages is handed
+    /// over: the owner may pause them here.
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async
 
     /// Called before these partitions are given up. Finish their in-flight work and mark it
@@ -50,12 +51,13 @@ final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
                 state.generation &+= 1
                 state.partitions.formUnion(changed)
             }
-            if let listener { runToCompletion { await listener.partitionsAssigned(changed) } }
             if cooperative {
                 reportFailure(rd_kafka_incremental_assign(client, partitions), "incremental assign")
             } else {
                 reportFailure(rd_kafka_assign(client, partitions), "assign")
             }
+            // No message is handed over until this callback returns.
+            if let listener { runToCompletion { await listener.partitionsAssigned(changed) } }
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(client) != 0

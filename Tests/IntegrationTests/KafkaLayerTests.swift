@@ -164,6 +164,37 @@ struct KafkaLayerTests {
         await broker.stop()
     }
 
+    @Test("a paused partition delivers nothing until resumed; the others flow on")
+    func pauseAndResume() async throws {
+        let broker = try KafkaDevBroker()
+        try broker.createTopic("flows", partitions: 2)
+        let consumer = try TestConsumer(bootstrapServers: broker.bootstrapServers, group: "pausers", topics: ["flows"])
+        let paused = KafkaTopicPartition(topic: "flows", partition: 0)
+        // The listener hears of an assignment once it is in effect, so pausing works now.
+        _ = try await consumer.waitForAssignment(count: 2)
+        #expect(try consumer.consumer.assignment().count == 2)
+        try consumer.consumer.pause([paused])
+
+        // The paused partition's messages are written first, so they would arrive first.
+        let producer = try makeProducer(broker)
+        _ = try await sendAll(producer, (0..<20).map {
+            KafkaProducerMessage(topic: "flows", partition: 0, value: Array("held-\($0)".utf8))
+        })
+        _ = try await sendAll(producer, (0..<20).map {
+            KafkaProducerMessage(topic: "flows", partition: 1, value: Array("flowing-\($0)".utf8))
+        })
+        try await consumer.received.wait(forCount: 20, "messages of the partition not paused")
+        #expect(consumer.received.items.allSatisfy { $0.partition == 1 })
+
+        try consumer.consumer.resume([paused])
+        let all = try await consumer.received.wait(forCount: 40, "messages after resuming")
+        #expect(all.filter { $0.partition == 0 }.map(\.offset) == Array(0..<20))
+
+        await consumer.close()
+        await producer.close()
+        await broker.stop()
+    }
+
     @Test("a broker taken down while producing: delivery resumes when it is back, nothing lost or doubled")
     func brokerDownWhileProducing() async throws {
         let broker = try KafkaDevBroker()
