@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // Only for the benchmark that compares our CSV reader with a library's.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // librdkafka from Debian's librdkafka-dev, found through pkg-config.
@@ -40,9 +46,20 @@ let package = Package(
             ]
         ),
         // The payments domain: no Kafka, nothing project-specific.
-        .target(name: "PaymentsDomain"),
+        .target(
+            name: "PaymentsDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // SQLite and PostgreSQL implementations of the domain's store protocol.
-        .target(name: "PaymentStores", dependencies: ["PaymentsDomain"]),
+        .target(
+            name: "PaymentStores",
+            dependencies: [
+                "PaymentsDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What a plugin may see of the runtime: the protocol and its context types.
         .target(name: "PluginProtocol", dependencies: ["PaymentsDomain"]),
         // Envelope, registry, dispatch, idempotency, retries, offsets, shutdown.
@@ -67,14 +84,30 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),
+        // Throughput figures for the README: `ops/bench.sh`.
+        .executableTarget(
+            name: "PaymentBenchmarks",
+            dependencies: [
+                "PaymentsDomain",
+                "PaymentStores",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime"]
+            dependencies: [
+                "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka",
+                "PaymentsDomain",
+                "PaymentStores",
                 // Built with the tests so that they can drive the real binary.
                 "PaymentWorker",
                 .product(name: "Logging", package: "swift-log"),

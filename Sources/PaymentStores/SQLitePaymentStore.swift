@@ -1,0 +1,343 @@
+import Foundation
+import GRDB
+import PaymentsDomain
+
+/// The embedded store: one SQLite file in WAL mode through GRDB. One writer at a time, so
+/// every batch is serialised; readers run beside it.
+public final class SQLitePaymentStore: PaymentStore {
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL makes NORMAL durable against a crash of the process; only power loss can
+            // drop the last transactions, which the broker then redelivers.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteSchema.migrator.migrate(pool)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
+        do {
+            return try await pool.write { db in
+                try commands.map { command in try Self.execute(command, in: db) }
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+        do {
+            return try await pool.read { db in
+                let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
+                return try Self.fetchPayments(db, bound.sql, bound.values)
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord? {
+        do {
+            return try await pool.read { db in try Self.fetchRecord(db, account: account, key: key) }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func purgeIdempotencyRecords(createdBefore epochSeconds: Int64) async throws -> Int {
+        do {
+            return try await pool.write { db in
+                try db.execute(sql: "DELETE FROM idempotency_records WHERE created_at < ?", arguments: [epochSeconds])
+                return db.changesCount
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func provision(order: Order, account: String) async throws {
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO orders (id, account_id, order_ref) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [order.id, account, order.ref])
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    // MARK: - One command
+
+    private static func execute(_ command: StoreCommand, in db: Database) throws -> StoreOutcome {
+        if let record = try fetchRecord(db, account: command.account, key: command.idempotencyKey) {
+            return record.fingerprint == command.fingerprint ? .replayed(record.reply) : .conflict
+        }
+        var outcome = OperationOutcome.refused(DomainError(.internal, "not run"))
+        // A refused operation leaves nothing behind, yet its reply is still recorded.
+        try db.inSavepoint {
+            do {
+                outcome = try run(command, in: db)
+                return .commit
+            } catch let refusal as DomainError {
+                outcome = .refused(refusal)
+                return .rollback
+            }
+        }
+        let reply = command.reply(outcome)
+        try db.execute(
+            sql: """
+                INSERT INTO idempotency_records
+                (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [command.account, command.idempotencyKey, Data(command.fingerprint), reply.status,
+                        reply.contentType, Data(reply.body), command.epochSeconds])
+        return .applied(reply)
+    }
+
+    private static func run(_ command: StoreCommand, in db: Database) throws -> OperationOutcome {
+        let account = command.account
+        switch command.operation {
+        case .updatePayments(let lines):
+            return .payments(try updatePayments(lines, account: account, now: command.now, in: db))
+        case .updateOrders(let lines):
+            return .orders(try updateOrders(lines, account: account, in: db))
+        case .deletePayments(let query):
+            return .deleted(try deletePayments(query, account: account, in: db))
+        case .cancelPayment(let request):
+            let (payment, cancellation) = try cancel(request, account: account, now: command.now, in: db)
+            return .cancelled(payment: payment, cancellation: cancellation)
+        }
+    }
+
+    private static func updatePayments(_ lines: [PaymentLine], account: String, now: UTCDateTime, in db: Database) throws -> [PaymentLineResult] {
+        let keys = PaymentUpsertPlanner.keys(for: lines)
+        var lookup = PaymentLookup()
+        for chunk in chunks(Array(keys.paymentIds)) {
+            lookup.payments += try fetchPayments(
+                db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND p.id IN (\(placeholders(chunk.count)))",
+                [.text(account)] + chunk.map { .integer($0) })
+        }
+        for chunk in chunks(Array(keys.importedRefs)) {
+            lookup.payments += try fetchPayments(
+                db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND p.imported_ref IN (\(placeholders(chunk.count)))",
+                [.text(account)] + chunk.map { .text($0) })
+        }
+        for chunk in chunks(Array(keys.orderIds)) {
+            lookup.orders += try fetchOrders(db, "WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .integer($0) })
+        }
+        for chunk in chunks(Array(keys.orderRefs)) {
+            lookup.orders += try fetchOrders(db, "WHERE account_id = ? AND order_ref IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .text($0) })
+        }
+        for chunk in chunks(Array(keys.backOfficeCodes)) {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT back_office_code, id FROM payments WHERE account_id = ? AND back_office_code IN (\(placeholders(chunk.count)))",
+                arguments: StatementArguments([account] + chunk))
+            for row in rows { lookup.backOfficeCodeOwners[row[0]] = row[1] }
+        }
+        let nextNumber = try nextCounter("next_payment_number", account: account, in: db)
+        let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
+
+        var insertedIds: [Int: Int64] = [:]
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO payments (account_id, number, imported_ref, order_id, created_date, active, method, direction,
+            amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let update = try db.cachedStatement(sql: """
+            UPDATE payments SET imported_ref = ?, order_id = ?, created_date = ?, active = ?, method = ?, direction = ?,
+            amount = ?, payment_date = ?, transaction_authorized = ?, transaction_ref = ?, comments = ?,
+            back_office_code = ?, life_cycle_state = ? WHERE account_id = ? AND id = ?
+            """)
+        for (index, write) in plan.writes.enumerated() {
+            switch write {
+            case .insert(let payment):
+                try insert.execute(arguments: [account, payment.number] + mutableColumns(payment))
+                insertedIds[index] = db.lastInsertedRowID
+            case .update(let payment):
+                try update.execute(arguments: mutableColumns(payment) + [account, payment.id])
+            }
+        }
+        if plan.numbersUsed > 0 {
+            try db.execute(sql: "UPDATE account_counters SET next_payment_number = ? WHERE account_id = ?",
+                           arguments: [nextNumber + plan.numbersUsed, account])
+        }
+        return plan.results(insertedIds: insertedIds)
+    }
+
+    private static func mutableColumns(_ payment: Payment) -> StatementArguments {
+        [payment.importedRef, payment.orderId, payment.createdDate.cin7, payment.active, payment.method,
+         payment.direction.rawValue, payment.amount.scaled, payment.date?.cin7, payment.transactionAuthorized,
+         payment.transactionRef, payment.comments, payment.backOfficeCode, payment.lifeCycleState.rawValue]
+    }
+
+    private static func updateOrders(_ lines: [OrderLine], account: String, in db: Database) throws -> [OrderLineResult] {
+        let keys = OrderUpsertPlanner.keys(for: lines)
+        var existing: [Order] = []
+        for chunk in chunks(Array(keys.ids)) {
+            existing += try fetchOrders(db, "WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .integer($0) })
+        }
+        for chunk in chunks(Array(keys.refs)) {
+            existing += try fetchOrders(db, "WHERE account_id = ? AND order_ref IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .text($0) })
+        }
+        let plan = OrderUpsertPlanner.plan(lines, existing: existing)
+        var insertedIds: [Int: Int64] = [:]
+        for (index, write) in plan.writes.enumerated() {
+            switch write {
+            case .insert(let ref):
+                try db.execute(sql: "INSERT INTO orders (account_id, order_ref) VALUES (?, ?)", arguments: [account, ref])
+                insertedIds[index] = db.lastInsertedRowID
+            case .rename(let order):
+                try db.execute(sql: "UPDATE orders SET order_ref = ? WHERE account_id = ? AND id = ?", arguments: [order.ref, account, order.id])
+            }
+        }
+        return plan.results(insertedIds: insertedIds)
+    }
+
+    private static func deletePayments(_ query: PaymentQuery, account: String, in db: Database) throws -> [Payment] {
+        let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
+        let doomed = try fetchPayments(db, bound.sql, bound.values)
+        for chunk in chunks(doomed.map(\.id)) {
+            try db.execute(
+                sql: "DELETE FROM payments WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))",
+                arguments: arguments([.text(account)] + chunk.map { .integer($0) }))
+        }
+        return doomed
+    }
+
+    private static func cancel(
+        _ request: CancelPaymentRequest, account: String, now: UTCDateTime, in db: Database
+    ) throws -> (Payment, PaymentCancellation) {
+        let (column, value): (String, SQLValue) = switch request.payment {
+        case .id(let id): ("p.id", .integer(id))
+        case .number(let number): ("p.number", .integer(number))
+        case .referenceNumber(let reference): ("p.imported_ref", .text(reference))
+        case .backOfficeCode(let code): ("p.back_office_code", .text(code))
+        }
+        let payment = try fetchPayments(
+            db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND \(column) = ?",
+            [.text(account), value]).first
+        var codeTaken = false
+        if let code = request.details.backOfficeCode {
+            codeTaken = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM payment_cancellations WHERE account_id = ? AND back_office_code = ?)",
+                arguments: [account, code]) ?? false
+        }
+        let nextNumber = try nextCounter("next_cancellation_number", account: account, in: db)
+        var (cancelled, cancellation) = try CancelPlanner.plan(
+            request, payment: payment, backOfficeCodeTaken: codeTaken, now: now, nextNumber: nextNumber)
+        try db.execute(sql: "UPDATE payments SET life_cycle_state = ?, active = ? WHERE account_id = ? AND id = ?",
+                       arguments: [cancelled.lifeCycleState.rawValue, cancelled.active, account, cancelled.id])
+        let details = cancellation.details
+        try db.execute(
+            sql: """
+                INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
+                life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [account, cancellation.number, cancellation.paymentId, cancellation.amount.scaled,
+                        cancellation.issuedOn.cin7, cancellation.postedOn.cin7, cancellation.lifeCycleState.rawValue,
+                        details.typeId, details.categoryId, details.notes, details.backOfficeCode, details.issueReason,
+                        UDFValues(details).json])
+        cancellation.id = db.lastInsertedRowID
+        try db.execute(sql: "UPDATE account_counters SET next_cancellation_number = ? WHERE account_id = ?",
+                       arguments: [nextNumber + 1, account])
+        return (cancelled, cancellation)
+    }
+
+    // MARK: - Reading rows
+
+    private static func nextCounter(_ column: String, account: String, in db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO account_counters (account_id) VALUES (?) ON CONFLICT DO NOTHING", arguments: [account])
+        return try Int64.fetchOne(db, sql: "SELECT \(column) FROM account_counters WHERE account_id = ?", arguments: [account]) ?? 1
+    }
+
+    static func fetchPayments(_ db: Database, _ sql: String, _ values: [SQLValue]) throws -> [Payment] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments(values))
+        var payments: [Payment] = []
+        while let row = try rows.next() { payments.append(try payment(from: row)) }
+        return payments
+    }
+
+    private static func payment(from row: Row) throws -> Payment {
+        // Rows are the store's own writing; a value that does not parse is corruption.
+        func date(_ text: String?) throws -> UTCDateTime? {
+            guard let text else { return nil }
+            do { return try UTCDateTime(parsing: text) } catch { throw StoreError("stored date '\(text)' is corrupt", isTransient: false) }
+        }
+        let stateText: String = row[15]
+        guard let created = try date(row[5]), let direction = Direction(rawValue: row[8]),
+              let state = LifeCycleState(rawValue: stateText) else {
+            throw StoreError("stored payment \(row[0] as Int64) is corrupt", isTransient: false)
+        }
+        return Payment(
+            id: row[0], number: row[1], importedRef: row[2], orderId: row[3], orderRef: row[4], createdDate: created,
+            active: row[6], method: row[7], direction: direction, amount: Amount(scaled: row[9]), date: try date(row[10]),
+            transactionAuthorized: row[11], transactionRef: row[12], comments: row[13], backOfficeCode: row[14],
+            lifeCycleState: state)
+    }
+
+    private static func fetchOrders(_ db: Database, _ whereClause: String, _ values: [SQLValue]) throws -> [Order] {
+        try Row.fetchAll(db, sql: "SELECT id, order_ref FROM orders \(whereClause)", arguments: arguments(values))
+            .map { Order(id: $0[0], ref: $0[1]) }
+    }
+
+    private static func fetchRecord(_ db: Database, account: String, key: String) throws -> IdempotencyRecord? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
+                FROM idempotency_records WHERE account_id = ? AND idempotency_key = ?
+                """),
+            arguments: [account, key]) else { return nil }
+        let fingerprint: Data = row[0]
+        let body: Data = row[3]
+        return IdempotencyRecord(
+            key: key, fingerprint: Array(fingerprint),
+            reply: StoredReply(status: row[1], contentType: row[2], body: Array(body)), createdAt: row[4])
+    }
+
+    private static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .integer(let number): number
+            case .text(let text): text
+            case .null: nil
+            }
+        })
+    }
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    /// SQLite allows 32 766 parameters a statement; 900 keeps well inside it.
+    private static func chunks<Element>(_ values: [Element]) -> [ArraySlice<Element>] {
+        stride(from: 0, to: values.count, by: 900).map { values[$0..<min($0 + 900, values.count)] }
+    }
+
+    static func storeError(_ error: any Error) -> any Error {
+        if error is StoreError || error is DomainError { return error }
+        if let database = error as? DatabaseError {
+            let transient: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN]
+            // The message names the fault, never the values bound to the statement.
+            return StoreError("SQLite: \(database.resultCode): \(database.message ?? "")",
+                              isTransient: transient.contains(database.resultCode.primaryResultCode))
+        }
+        return StoreError("SQLite: \(error)", isTransient: false)
+    }
+}

@@ -1,0 +1,253 @@
+/// What a store must look up before planning a batch of UpdatePayments lines.
+public struct PaymentLookupKeys: Sendable, Hashable {
+    public var paymentIds: Set<Int64> = []
+    public var importedRefs: Set<String> = []
+    public var orderIds: Set<Int64> = []
+    public var orderRefs: Set<String> = []
+    public var backOfficeCodes: Set<String> = []
+}
+
+/// What the store found, all within the caller's account.
+public struct PaymentLookup: Sendable {
+    public var payments: [Payment]
+    public var orders: [Order]
+    /// Owners of the back office codes asked for, by code.
+    public var backOfficeCodeOwners: [String: Int64]
+
+    public init(payments: [Payment] = [], orders: [Order] = [], backOfficeCodeOwners: [String: Int64] = [:]) {
+        self.payments = payments
+        self.orders = orders
+        self.backOfficeCodeOwners = backOfficeCodeOwners
+    }
+}
+
+/// The writes one UpdatePayments command makes, and how to turn their outcome into the reply.
+public struct PaymentUpsertPlan: Sendable {
+    public enum Write: Sendable, Hashable {
+        /// A new payment; its id is the store's to assign (the value here is 0).
+        case insert(Payment)
+        /// The whole new state of an existing payment.
+        case update(Payment)
+    }
+
+    enum Target: Hashable, Sendable {
+        case existing(Int64)
+        case pending(Int)
+    }
+
+    public internal(set) var writes: [Write] = []
+    /// How many payment numbers the inserts took, from the `nextNumber` given.
+    public internal(set) var numbersUsed: Int64 = 0
+    var lines: [(result: PaymentLineResult, target: Target?)] = []
+
+    /// The reply rows, once the store has assigned ids to the inserts (by index in `writes`).
+    public func results(insertedIds: [Int: Int64]) -> [PaymentLineResult] {
+        lines.map { line in
+            var result = line.result
+            switch line.target {
+            case .existing(let id): result.paymentId = id
+            case .pending(let index): result.paymentId = insertedIds[index]
+            case nil: break
+            }
+            return result
+        }
+    }
+}
+
+/// The rules of UpdatePayments (DESIGN.md §6), shared by every store: PaymentId given ->
+/// update it or `Failed`; else an existing PaymentImportedRef -> update that payment; else
+/// insert, which needs an existing order and an Amount. An update sets only the columns given.
+public enum PaymentUpsertPlanner {
+    public static func keys(for lines: [PaymentLine]) -> PaymentLookupKeys {
+        var keys = PaymentLookupKeys()
+        for line in lines where line.error == nil {
+            let changes = line.changes
+            if let id = changes.paymentId { keys.paymentIds.insert(id) }
+            if let ref = changes.importedRef { keys.importedRefs.insert(ref) }
+            if let id = changes.orderId { keys.orderIds.insert(id) }
+            if let ref = changes.orderRef { keys.orderRefs.insert(ref) }
+            if let code = changes.backOfficeCode { keys.backOfficeCodes.insert(code) }
+        }
+        return keys
+    }
+
+    public static func plan(
+        _ lines: [PaymentLine], lookup: PaymentLookup, now: UTCDateTime, nextNumber: Int64
+    ) -> PaymentUpsertPlan {
+        var state = State(lookup: lookup)
+        var plan = PaymentUpsertPlan()
+        for line in lines {
+            var result = PaymentLineResult(lineId: line.lineId)
+            if let error = line.error {
+                plan.lines.append((echo(line, errors: error), nil))
+                continue
+            }
+            do {
+                let target = try state.apply(line.changes, now: now, nextNumber: nextNumber + plan.numbersUsed, plan: &plan)
+                guard let payment = state.current[target] else { throw LineFault("the payment vanished") }
+                result.importedRef = payment.importedRef
+                result.orderId = payment.orderId
+                result.orderRef = payment.orderRef
+                plan.lines.append((result, target))
+            } catch let fault as LineFault {
+                plan.lines.append((echo(line, errors: fault.message), nil))
+            } catch {
+                plan.lines.append((echo(line, errors: "\(error)"), nil))
+            }
+        }
+        return plan
+    }
+
+    private static func echo(_ line: PaymentLine, errors: String) -> PaymentLineResult {
+        PaymentLineResult(
+            lineId: line.lineId,
+            paymentId: line.given[.paymentId].flatMap { Int64($0) },
+            importedRef: line.given[.paymentImportedRef],
+            orderId: line.given[.orderId].flatMap { Int64($0) },
+            orderRef: line.given[.orderRef],
+            errors: errors
+        )
+    }
+
+    struct LineFault: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    /// The batch as it stands after each line: existing payments as updated so far and the
+    /// inserts planned so far, indexed by every key a later line may name.
+    private struct State {
+        var current: [PaymentUpsertPlan.Target: Payment] = [:]
+        var writeIndex: [PaymentUpsertPlan.Target: Int] = [:]
+        var importedRefOwners: [String: PaymentUpsertPlan.Target] = [:]
+        var backOfficeCodeOwners: [String: PaymentUpsertPlan.Target] = [:]
+        var ordersById: [Int64: Order] = [:]
+        var ordersByRef: [String: Order] = [:]
+
+        init(lookup: PaymentLookup) {
+            for payment in lookup.payments {
+                let target = PaymentUpsertPlan.Target.existing(payment.id)
+                current[target] = payment
+                if let ref = payment.importedRef { importedRefOwners[ref] = target }
+                if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = target }
+            }
+            for (code, owner) in lookup.backOfficeCodeOwners { backOfficeCodeOwners[code] = .existing(owner) }
+            for order in lookup.orders {
+                ordersById[order.id] = order
+                ordersByRef[order.ref] = order
+            }
+        }
+
+        mutating func apply(
+            _ changes: PaymentChanges, now: UTCDateTime, nextNumber: Int64, plan: inout PaymentUpsertPlan
+        ) throws -> PaymentUpsertPlan.Target {
+            let order = try resolveOrder(changes)
+            if let id = changes.paymentId {
+                let target = PaymentUpsertPlan.Target.existing(id)
+                // Cin7's own answer for a payment to update that does not exist.
+                guard current[target] != nil else { throw LineFault("Failed") }
+                try update(target, with: changes, order: order, plan: &plan)
+                return target
+            }
+            if let ref = changes.importedRef, let target = importedRefOwners[ref] {
+                try update(target, with: changes, order: order, plan: &plan)
+                return target
+            }
+            guard let order else {
+                throw LineFault("OrderId or OrderRef of an existing order is needed to insert a payment")
+            }
+            guard let amount = changes.amount else { throw LineFault("Amount is needed to insert a payment") }
+            let created = changes.createdDate ?? now
+            var payment = Payment(
+                id: 0, number: nextNumber, importedRef: changes.importedRef, orderId: order.id, orderRef: order.ref,
+                createdDate: created, amount: amount, date: created)
+            payment.apply(changes)
+            let target = PaymentUpsertPlan.Target.pending(plan.writes.count)
+            try claimKeys(of: payment, for: target)
+            plan.writes.append(.insert(payment))
+            plan.numbersUsed += 1
+            writeIndex[target] = plan.writes.count - 1
+            current[target] = payment
+            return target
+        }
+
+        private mutating func update(
+            _ target: PaymentUpsertPlan.Target, with changes: PaymentChanges, order: Order?, plan: inout PaymentUpsertPlan
+        ) throws {
+            guard var payment = current[target] else { throw LineFault("Failed") }
+            guard payment.lifeCycleState != .cancelled else {
+                throw LineFault("payment \(payment.id) is CANCELLED and cannot change")
+            }
+            payment.apply(changes)
+            if let order {
+                payment.orderId = order.id
+                payment.orderRef = order.ref
+            }
+            try claimKeys(of: payment, for: target)
+            current[target] = payment
+            if let index = writeIndex[target] {
+                switch plan.writes[index] {
+                case .insert: plan.writes[index] = .insert(payment)
+                case .update: plan.writes[index] = .update(payment)
+                }
+            } else {
+                writeIndex[target] = plan.writes.count
+                plan.writes.append(.update(payment))
+            }
+        }
+
+        /// PaymentImportedRef and BackOfficeCode are unique per account.
+        private mutating func claimKeys(of payment: Payment, for target: PaymentUpsertPlan.Target) throws {
+            if let ref = payment.importedRef, let owner = importedRefOwners[ref], owner != target {
+                throw LineFault("PaymentImportedRef '\(ref)' belongs to another payment\(describe(owner))")
+            }
+            if let code = payment.backOfficeCode, let owner = backOfficeCodeOwners[code], owner != target {
+                throw LineFault("BackOfficeCode '\(code)' belongs to another payment\(describe(owner))")
+            }
+            if let old = current[target] {
+                if let ref = old.importedRef, ref != payment.importedRef { importedRefOwners[ref] = nil }
+                if let code = old.backOfficeCode, code != payment.backOfficeCode { backOfficeCodeOwners[code] = nil }
+            }
+            if let ref = payment.importedRef { importedRefOwners[ref] = target }
+            if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = target }
+        }
+
+        private func describe(_ target: PaymentUpsertPlan.Target) -> String {
+            if case .existing(let id) = target { return " (\(id))" }
+            return " (an earlier line)"
+        }
+
+        private func resolveOrder(_ changes: PaymentChanges) throws -> Order? {
+            var byId: Order?
+            if let id = changes.orderId {
+                guard let order = ordersById[id] else { throw LineFault("order \(id) not found") }
+                byId = order
+            }
+            if let ref = changes.orderRef {
+                guard let order = ordersByRef[ref] else { throw LineFault("order '\(ref)' not found") }
+                if let byId, byId != order {
+                    throw LineFault("OrderId \(byId.id) and OrderRef '\(ref)' name different orders")
+                }
+                return order
+            }
+            return byId
+        }
+    }
+}
+
+extension Payment {
+    /// Sets the columns a line gave; the order columns are resolved by the planner.
+    mutating func apply(_ changes: PaymentChanges) {
+        if let value = changes.importedRef { importedRef = value }
+        if let value = changes.createdDate { createdDate = value }
+        if let value = changes.active { active = value }
+        if let value = changes.method { method = value }
+        if let value = changes.direction { direction = value }
+        if let value = changes.amount { amount = value }
+        if let value = changes.date { date = value }
+        if let value = changes.transactionAuthorized { transactionAuthorized = value }
+        if let value = changes.transactionRef { transactionRef = value }
+        if let value = changes.comments { comments = value }
+        if let value = changes.backOfficeCode { backOfficeCode = value }
+    }
+}

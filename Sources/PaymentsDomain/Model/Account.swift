@@ -1,0 +1,118 @@
+import Crypto
+
+/// An account: Cin7 credentials (apiid and a hashed apikey), hashed CRM.COM tokens, and the
+/// registries cancel requests are resolved in. Comes from the worker's configuration.
+public struct Account: Sendable {
+    public var apiId: String
+    public var apiKeyHash: SecretHash
+    public var tokenHashes: [SecretHash]
+    public var transactionTypes: [FinancialTransactionType]
+    public var categories: [FinancialTransactionCategory]
+
+    public init(apiId: String, apiKeyHash: SecretHash, tokenHashes: [SecretHash] = [],
+                transactionTypes: [FinancialTransactionType] = [], categories: [FinancialTransactionCategory] = []) {
+        self.apiId = apiId
+        self.apiKeyHash = apiKeyHash
+        self.tokenHashes = tokenHashes
+        self.transactionTypes = transactionTypes
+        self.categories = categories
+    }
+
+    public func accepts(apiKey: String) -> Bool { apiKeyHash.matches(apiKey) }
+
+    public func accepts(token: String) -> Bool { tokenHashes.contains { $0.matches(token) } }
+}
+
+public struct FinancialTransactionType: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var alternativeCode: String?
+
+    public init(id: String, name: String, alternativeCode: String? = nil) {
+        self.id = id
+        self.name = name
+        self.alternativeCode = alternativeCode
+    }
+}
+
+public struct FinancialTransactionCategory: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var code: String?
+
+    public init(id: String, name: String, code: String? = nil) {
+        self.id = id
+        self.name = name
+        self.code = code
+    }
+}
+
+/// A salted SHA-256 of a secret: `sha256:<salt hex>:<digest hex>`. The secret itself is never
+/// kept, and `description` shows only that a hash is there.
+public struct SecretHash: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let encoded: String
+
+    public init?(encoded: String) {
+        let parts = encoded.split(separator: ":")
+        guard parts.count == 3, parts[0] == "sha256", parts[2].count == 64 else { return nil }
+        self.encoded = encoded
+    }
+
+    /// Hashes a secret with a fresh random salt.
+    public static func hashing(_ secret: String) -> SecretHash {
+        var generator = SystemRandomNumberGenerator()
+        let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return hashing(secret, salt: salt)
+    }
+
+    static func hashing(_ secret: String, salt: [UInt8]) -> SecretHash {
+        let digest = SHA256.hash(data: salt + Array(secret.utf8))
+        // Built from hex digits only, so it always parses.
+        return SecretHash(unchecked: "sha256:\(salt.hexString):\(Array(digest).hexString)")
+    }
+
+    private init(unchecked encoded: String) { self.encoded = encoded }
+
+    /// Constant-time comparison, so timing does not tell how much of a guess was right.
+    public func matches(_ secret: String) -> Bool {
+        let parts = encoded.split(separator: ":")
+        guard parts.count == 3, let salt = [UInt8](hex: parts[1]) else { return false }
+        let candidate = SecretHash.hashing(secret, salt: salt).encoded.utf8
+        guard candidate.count == encoded.utf8.count else { return false }
+        return zip(candidate, encoded.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    public var description: String { "SecretHash(sha256)" }
+}
+
+extension Array where Element == UInt8 {
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(count * 2)
+        for byte in self {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    init?(hex: some StringProtocol) {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count.isMultiple(of: 2) else { return nil }
+        func nibble(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: utf8.count, by: 2) {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        self = bytes
+    }
+}

@@ -1,0 +1,109 @@
+/// Where commands take effect. Every call is scoped to one account; a store never returns
+/// or changes another account's rows.
+public protocol PaymentStore: Sendable {
+    /// Runs a batch of commands in one transaction, each with its idempotency record: a
+    /// command whose key is known is replayed (same fingerprint) or refused (other
+    /// fingerprint) and changes nothing. Outcomes are in the commands' order. Throws
+    /// `StoreError` when the batch could not be committed; then nothing of it took effect.
+    func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome]
+
+    /// GetPayments: the rows matching the query, in its order.
+    func payments(account: String, matching query: PaymentQuery) async throws -> [Payment]
+
+    func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord?
+
+    /// Deletes idempotency records created before `epochSeconds`; returns how many went.
+    func purgeIdempotencyRecords(createdBefore epochSeconds: Int64) async throws -> Int
+
+    /// Creates an order with a given id if the account has no order of that ref (dev fixture).
+    func provision(order: Order, account: String) async throws
+
+    func close() async throws
+}
+
+public enum StoreOperation: Sendable {
+    case updateOrders([OrderLine])
+    case updatePayments([PaymentLine])
+    case deletePayments(PaymentQuery)
+    case cancelPayment(CancelPaymentRequest)
+}
+
+/// What an operation did, for the plugin to turn into a reply.
+public enum OperationOutcome: Sendable {
+    case orders([OrderLineResult])
+    case payments([PaymentLineResult])
+    case deleted([Payment])
+    case cancelled(payment: Payment, cancellation: PaymentCancellation)
+    /// Refused as a whole, with nothing changed.
+    case refused(DomainError)
+}
+
+public struct StoreCommand: Sendable {
+    public var account: String
+    public var idempotencyKey: String
+    /// SHA-256 of the command name and body.
+    public var fingerprint: [UInt8]
+    public var operation: StoreOperation
+    /// The time the command is handled at: creation and posting dates, record age.
+    public var now: UTCDateTime
+    public var epochSeconds: Int64
+    /// Builds the reply recorded with the effects, inside the same transaction.
+    public var reply: @Sendable (OperationOutcome) -> StoredReply
+
+    public init(account: String, idempotencyKey: String, fingerprint: [UInt8], operation: StoreOperation,
+                now: UTCDateTime, epochSeconds: Int64, reply: @escaping @Sendable (OperationOutcome) -> StoredReply) {
+        self.account = account
+        self.idempotencyKey = idempotencyKey
+        self.fingerprint = fingerprint
+        self.operation = operation
+        self.now = now
+        self.epochSeconds = epochSeconds
+        self.reply = reply
+    }
+}
+
+public struct StoredReply: Sendable, Hashable {
+    public var status: String
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: String, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+}
+
+public enum StoreOutcome: Sendable, Hashable {
+    case applied(StoredReply)
+    case replayed(StoredReply)
+    case conflict
+}
+
+public struct IdempotencyRecord: Sendable, Hashable {
+    public var key: String
+    public var fingerprint: [UInt8]
+    public var reply: StoredReply
+    public var createdAt: Int64
+
+    public init(key: String, fingerprint: [UInt8], reply: StoredReply, createdAt: Int64) {
+        self.key = key
+        self.fingerprint = fingerprint
+        self.reply = reply
+        self.createdAt = createdAt
+    }
+}
+
+/// A store that could not do its work. Transient faults (busy, unreachable, a conflict with
+/// a concurrent writer) are worth retrying; the message never holds credentials.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var isTransient: Bool
+
+    public init(_ message: String, isTransient: Bool) {
+        self.message = message
+        self.isTransient = isTransient
+    }
+
+    public var description: String { "StoreError(\(isTransient ? "transient" : "permanent")): \(message)" }
+}

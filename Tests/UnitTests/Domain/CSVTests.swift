@@ -1,0 +1,79 @@
+import PaymentsDomain
+import PropertyBased
+import Testing
+
+@Suite("CSV")
+struct CSVTests {
+    @Test("the seed's insert request reads as one record under its header")
+    func seed() throws {
+        let document = try CSVReader.read("""
+            OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef
+            Ref123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789
+            """)
+        #expect(document.header.count == 9)
+        #expect(document.records == [CSVRecord(line: 2, fields: [
+            "Ref123", "Ref456", "1", "Direct Credit", "1", "123.50", "2013-09-16 1:00:00", "1", "ABC123456789"])])
+    }
+
+    @Test("BOM, CRLF, quoted commas, doubled quotes and line breaks, blank lines")
+    func rfc4180() throws {
+        let text = "\u{FEFF}A,B\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\r\n\"two\nlines\",\r\nlast,\"\"\n"
+        let document = try CSVReader.read(text)
+        #expect(document.header == ["A", "B"])
+        #expect(document.records.map(\.fields) == [["x, y", "say \"hi\""], ["two\nlines", ""], ["last", ""]])
+        #expect(document.records.map(\.line) == [2, 4, 6])
+    }
+
+    @Test("structural faults name line and column", arguments: [
+        ("A,B\n1,\"open\n", "line 2, column 2: a quoted field is never closed"),
+        ("A,B\n1,\"x\"y\n", "line 2, column 2: unexpected character after a closing quote"),
+        ("A,B\n1,x\"y\n", "line 2, column 2: a quote inside an unquoted field"),
+        ("", "the CSV has no header row"),
+    ])
+    func faults(text: String, message: String) {
+        let error = #expect(throws: DomainError.self) { try CSVReader.read(text) }
+        #expect(error?.code == .malformed)
+        #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "")")
+    }
+
+    @Test("text that is not UTF-8 is malformed")
+    func notUTF8() {
+        let error = #expect(throws: DomainError.self) { try CSVReader.read(Array("A\n".utf8) + [0xFF, 0xFE]) }
+        #expect(error?.message == "line 2, column 1: the text is not valid UTF-8")
+    }
+
+    @Test("limits: body size and line count refuse the command, field length the line")
+    func limits() throws {
+        let limits = CSVLimits(maxBytes: 100, maxRecords: 2, maxFieldBytes: 5)
+        #expect(throws: DomainError(.tooLarge, "the CSV body is 101 bytes; the limit is 100")) {
+            try CSVReader.read(Array(repeating: UInt8(ascii: "a"), count: 101), limits: limits)
+        }
+        #expect((try? CSVReader.read("A\n1\n2\n3\n", limits: limits)) == nil)
+        let document = try CSVReader.read("A\n123456\n", limits: limits)
+        #expect(document.records[0].problem == "column 1 is 6 bytes long; the limit is 5")
+    }
+
+    @Test("written CSV quotes what needs it and reads back the same")
+    func writer() throws {
+        var writer = CSVWriter(header: ["LineId", "Errors"])
+        writer.writeRecord(["1", "a, \"b\"\nc"])
+        writer.writeRecord(["2", nil])
+        #expect(writer.text == "LineId,Errors\n1,\"a, \"\"b\"\"\nc\"\n2,\n")
+        #expect(try CSVReader.read(writer.bytes).records.map(\.fields) == [["1", "a, \"b\"\nc"], ["2", ""]])
+    }
+
+    @Test("any table survives a write and a read")
+    func roundTrip() async {
+        // Mostly plain text, with every character that needs quoting mixed in.
+        let pool: [Character] = ["a", "b", "Z", "7", " ", ",", "\"", "\n", "\r\n", "\r", "é", "'"]
+        let cell = Gen.int(in: 0...(pool.count - 1)).map { pool[$0] }.string(of: 0...8)
+        let rows = cell.array(of: 3).array(of: 1...12)
+        await propertyCheck(count: 300, input: rows) { rows in
+            var writer = CSVWriter(header: ["A", "B", "C"])
+            for row in rows { writer.writeRecord(row) }
+            let document = try? CSVReader.read(writer.bytes)
+            // A row of three empty cells is written as ",," and still reads back.
+            #expect(document?.records.map(\.fields) == rows)
+        }
+    }
+}
