@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         // Only for the benchmark that compares our CSV reader with a library's.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
@@ -57,6 +59,8 @@ let package = Package(
                 "PaymentsDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -108,6 +112,7 @@ let package = Package(
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Built with the tests so that they can drive the real binary.
                 "PaymentWorker",
                 .product(name: "Logging", package: "swift-log"),

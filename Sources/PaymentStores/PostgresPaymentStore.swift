@@ -1,0 +1,421 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PaymentsDomain
+import PostgresNIO
+
+/// The store for several workers in one consumer group: PostgreSQL through a postgres-nio
+/// connection pool. Writers of one account are serialised by a row lock on the account's
+/// counters, taken first in every write transaction, so two workers can never create the
+/// same PaymentImportedRef, BackOfficeCode or OrderRef twice; the unique constraints stand
+/// behind that, and a transaction that hits one (or a deadlock) is run again.
+public final class PostgresPaymentStore: PaymentStore {
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+    static let maxAttempts = 5
+
+    public init(url: String, maxConnections: Int = 10, logger: Logger = Logger(label: "payment-worker.postgres")) async throws {
+        var configuration = try Self.configuration(from: url)
+        configuration.options.maximumConnections = maxConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+        do {
+            try await migrate()
+        } catch {
+            runner.cancel()
+            throw Self.storeError(error)
+        }
+    }
+
+    /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require`.
+    static func configuration(from url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw StoreError("the store URL is not a postgres:// URL", isTransient: false)
+        }
+        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "require": tls = .require(.makeClientConfiguration())
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        default: throw StoreError("sslmode '\(sslMode)' is not disable, prefer or require", isTransient: false)
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        return PostgresClient.Configuration(
+            host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost",
+            port: components.port ?? 5432,
+            username: components.user ?? "postgres",
+            password: components.password,
+            database: database.isEmpty ? nil : database,
+            tls: tls)
+    }
+
+    private func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            // Workers starting together migrate one at a time.
+            try await connection.query("SELECT pg_advisory_xact_lock(7200411)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY)", logger: logger)
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+            }
+        }
+    }
+
+    public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    var outcomes: [StoreOutcome] = []
+                    for command in commands { outcomes.append(try await execute(command, on: connection)) }
+                    return outcomes
+                }
+            } catch {
+                let failure = Self.storeError(error)
+                guard Self.isConflict(error), attempt < Self.maxAttempts else { throw failure }
+                logger.debug("transaction conflict, running it again", metadata: ["attempt": "\(attempt)"])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(5 << attempt))
+            }
+        }
+    }
+
+    public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+        do {
+            let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
+            return try await client.withConnection { connection in
+                try await fetchPayments(connection, bound.sql, try bindings(bound.values))
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord? {
+        do {
+            return try await client.withConnection { connection in
+                try await fetchRecord(connection, account: account, key: key)
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func purgeIdempotencyRecords(createdBefore epochSeconds: Int64) async throws -> Int {
+        do {
+            let rows = try await client.query(
+                "DELETE FROM idempotency_records WHERE created_at < \(epochSeconds) RETURNING 1", logger: logger)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func provision(order: Order, account: String) async throws {
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    "INSERT INTO orders (id, account_id, order_ref) VALUES (\(order.id), \(account), \(order.ref)) ON CONFLICT DO NOTHING",
+                    logger: logger)
+                // Ids the store assigns later start above the one given here.
+                try await connection.query(
+                    "SELECT setval(pg_get_serial_sequence('orders', 'id'), GREATEST((SELECT MAX(id) FROM orders), 1))",
+                    logger: logger)
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func close() async throws {
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: - One command
+
+    private func execute(_ command: StoreCommand, on connection: PostgresConnection) async throws -> StoreOutcome {
+        if let record = try await fetchRecord(connection, account: command.account, key: command.idempotencyKey) {
+            return record.fingerprint == command.fingerprint ? .replayed(record.reply) : .conflict
+        }
+        try await connection.query("SAVEPOINT command", logger: logger)
+        var outcome: OperationOutcome
+        do {
+            outcome = try await run(command, on: connection)
+        } catch let refusal as DomainError {
+            // A refused operation leaves nothing behind, yet its reply is still recorded.
+            try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
+            outcome = .refused(refusal)
+        }
+        if case .refused = outcome {} else {
+            try await connection.query("RELEASE SAVEPOINT command", logger: logger)
+        }
+        let reply = command.reply(outcome)
+        try await connection.query("""
+            INSERT INTO idempotency_records
+            (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
+            VALUES (\(command.account), \(command.idempotencyKey), \(Data(command.fingerprint)), \(reply.status),
+            \(reply.contentType), \(Data(reply.body)), \(command.epochSeconds))
+            """, logger: logger)
+        return .applied(reply)
+    }
+
+    private func run(_ command: StoreCommand, on connection: PostgresConnection) async throws -> OperationOutcome {
+        let account = command.account
+        let counters = try await lockAccount(account, on: connection)
+        switch command.operation {
+        case .updatePayments(let lines):
+            return .payments(try await updatePayments(lines, account: account, now: command.now, nextNumber: counters.payment, on: connection))
+        case .updateOrders(let lines):
+            return .orders(try await updateOrders(lines, account: account, on: connection))
+        case .deletePayments(let query):
+            let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
+            let doomed = try await fetchPayments(connection, bound.sql, try bindings(bound.values))
+            try await connection.query(
+                "DELETE FROM payments WHERE account_id = \(account) AND id = ANY(\(doomed.map(\.id)))", logger: logger)
+            return .deleted(doomed)
+        case .cancelPayment(let request):
+            let (payment, cancellation) = try await cancel(request, account: account, now: command.now, nextNumber: counters.cancellation, on: connection)
+            return .cancelled(payment: payment, cancellation: cancellation)
+        }
+    }
+
+    /// Takes the account's writer lock and reads its counters.
+    private func lockAccount(_ account: String, on connection: PostgresConnection) async throws -> (payment: Int64, cancellation: Int64) {
+        try await connection.query(
+            "INSERT INTO account_counters (account_id) VALUES (\(account)) ON CONFLICT DO NOTHING", logger: logger)
+        let rows = try await connection.query(
+            "SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = \(account) FOR UPDATE",
+            logger: logger)
+        for try await (payment, cancellation) in rows.decode((Int64, Int64).self) { return (payment, cancellation) }
+        throw StoreError("the counters of an account could not be read", isTransient: true)
+    }
+
+    private func updatePayments(
+        _ lines: [PaymentLine], account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
+    ) async throws -> [PaymentLineResult] {
+        let keys = PaymentUpsertPlanner.keys(for: lines)
+        var lookup = PaymentLookup()
+        var binds = PostgresBindings()
+        try binds.append(account)
+        try binds.append(Array(keys.paymentIds))
+        try binds.append(Array(keys.importedRefs))
+        lookup.payments = try await fetchPayments(
+            connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND (p.id = ANY($2) OR p.imported_ref = ANY($3))",
+            binds)
+        let orderRows = try await connection.query(
+            "SELECT id, order_ref FROM orders WHERE account_id = \(account) AND (id = ANY(\(Array(keys.orderIds))) OR order_ref = ANY(\(Array(keys.orderRefs))))",
+            logger: logger)
+        for try await (id, ref) in orderRows.decode((Int64, String).self) { lookup.orders.append(Order(id: id, ref: ref)) }
+        let codeRows = try await connection.query(
+            "SELECT back_office_code, id FROM payments WHERE account_id = \(account) AND back_office_code = ANY(\(Array(keys.backOfficeCodes)))",
+            logger: logger)
+        for try await (code, id) in codeRows.decode((String, Int64).self) { lookup.backOfficeCodeOwners[code] = id }
+
+        let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
+        var insertedIds: [Int: Int64] = [:]
+        for (index, write) in plan.writes.enumerated() {
+            switch write {
+            case .insert(let payment):
+                var binds = PostgresBindings()
+                try binds.append(account)
+                try binds.append(payment.number)
+                try appendMutableColumns(payment, to: &binds)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO payments (account_id, number, imported_ref, order_id, created_date, active, method, direction,
+                    amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
+                    """, binds: binds), logger: logger)
+                for try await id in rows.decode(Int64.self) { insertedIds[index] = id }
+            case .update(let payment):
+                var binds = PostgresBindings()
+                try appendMutableColumns(payment, to: &binds)
+                try binds.append(account)
+                try binds.append(payment.id)
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    UPDATE payments SET imported_ref = $1, order_id = $2, created_date = $3, active = $4, method = $5,
+                    direction = $6, amount = $7, payment_date = $8, transaction_authorized = $9, transaction_ref = $10,
+                    comments = $11, back_office_code = $12, life_cycle_state = $13 WHERE account_id = $14 AND id = $15
+                    """, binds: binds), logger: logger)
+            }
+        }
+        if plan.numbersUsed > 0 {
+            try await connection.query(
+                "UPDATE account_counters SET next_payment_number = \(nextNumber + plan.numbersUsed) WHERE account_id = \(account)",
+                logger: logger)
+        }
+        return plan.results(insertedIds: insertedIds)
+    }
+
+    private func appendMutableColumns(_ payment: Payment, to binds: inout PostgresBindings) throws {
+        try binds.append(payment.importedRef)
+        try binds.append(payment.orderId)
+        try binds.append(payment.createdDate.cin7)
+        try binds.append(Int64(payment.active ? 1 : 0))
+        try binds.append(payment.method)
+        try binds.append(Int64(payment.direction.rawValue))
+        try binds.append(payment.amount.scaled)
+        try binds.append(payment.date?.cin7)
+        try binds.append(Int64(payment.transactionAuthorized ? 1 : 0))
+        try binds.append(payment.transactionRef)
+        try binds.append(payment.comments)
+        try binds.append(payment.backOfficeCode)
+        try binds.append(payment.lifeCycleState.rawValue)
+    }
+
+    private func updateOrders(_ lines: [OrderLine], account: String, on connection: PostgresConnection) async throws -> [OrderLineResult] {
+        let keys = OrderUpsertPlanner.keys(for: lines)
+        var existing: [Order] = []
+        let rows = try await connection.query(
+            "SELECT id, order_ref FROM orders WHERE account_id = \(account) AND (id = ANY(\(Array(keys.ids))) OR order_ref = ANY(\(Array(keys.refs))))",
+            logger: logger)
+        for try await (id, ref) in rows.decode((Int64, String).self) { existing.append(Order(id: id, ref: ref)) }
+        let plan = OrderUpsertPlanner.plan(lines, existing: existing)
+        var insertedIds: [Int: Int64] = [:]
+        for (index, write) in plan.writes.enumerated() {
+            switch write {
+            case .insert(let ref):
+                let rows = try await connection.query(
+                    "INSERT INTO orders (account_id, order_ref) VALUES (\(account), \(ref)) RETURNING id", logger: logger)
+                for try await id in rows.decode(Int64.self) { insertedIds[index] = id }
+            case .rename(let order):
+                try await connection.query(
+                    "UPDATE orders SET order_ref = \(order.ref) WHERE account_id = \(account) AND id = \(order.id)", logger: logger)
+            }
+        }
+        return plan.results(insertedIds: insertedIds)
+    }
+
+    private func cancel(
+        _ request: CancelPaymentRequest, account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
+    ) async throws -> (Payment, PaymentCancellation) {
+        var binds = PostgresBindings()
+        try binds.append(account)
+        let column: String
+        switch request.payment {
+        case .id(let id): column = "p.id"; try binds.append(id)
+        case .number(let number): column = "p.number"; try binds.append(number)
+        case .referenceNumber(let reference): column = "p.imported_ref"; try binds.append(reference)
+        case .backOfficeCode(let code): column = "p.back_office_code"; try binds.append(code)
+        }
+        let payment = try await fetchPayments(
+            connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND \(column) = $2",
+            binds).first
+        var codeTaken = false
+        if let code = request.details.backOfficeCode {
+            let rows = try await connection.query(
+                "SELECT 1 FROM payment_cancellations WHERE account_id = \(account) AND back_office_code = \(code)", logger: logger)
+            for try await _ in rows { codeTaken = true }
+        }
+        var (cancelled, cancellation) = try CancelPlanner.plan(
+            request, payment: payment, backOfficeCodeTaken: codeTaken, now: now, nextNumber: nextNumber)
+        try await connection.query(
+            "UPDATE payments SET life_cycle_state = \(cancelled.lifeCycleState.rawValue), active = \(Int64(cancelled.active ? 1 : 0)) WHERE account_id = \(account) AND id = \(cancelled.id)",
+            logger: logger)
+        let details = cancellation.details
+        let rows = try await connection.query("""
+            INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
+            life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
+            VALUES (\(account), \(cancellation.number), \(cancellation.paymentId), \(cancellation.amount.scaled),
+            \(cancellation.issuedOn.cin7), \(cancellation.postedOn.cin7), \(cancellation.lifeCycleState.rawValue),
+            \(details.typeId), \(details.categoryId), \(details.notes), \(details.backOfficeCode), \(details.issueReason),
+            \(UDFValues(details).json)) RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { cancellation.id = id }
+        try await connection.query(
+            "UPDATE account_counters SET next_cancellation_number = \(nextNumber + 1) WHERE account_id = \(account)", logger: logger)
+        return (cancelled, cancellation)
+    }
+
+    // MARK: - Reading rows
+
+    private func bindings(_ values: [SQLValue]) throws -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values {
+            switch value {
+            case .integer(let number): try binds.append(number)
+            case .text(let text): try binds.append(text)
+            case .null: binds.appendNull()
+            }
+        }
+        return binds
+    }
+
+    private func fetchPayments(_ connection: PostgresConnection, _ sql: String, _ binds: PostgresBindings) async throws -> [Payment] {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        var payments: [Payment] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            func date(_ text: String?) throws -> UTCDateTime? {
+                guard let text else { return nil }
+                do { return try UTCDateTime(parsing: text) } catch { throw StoreError("stored date '\(text)' is corrupt", isTransient: false) }
+            }
+            let id = try cells[0].decode(Int64.self)
+            guard let created = try date(try cells[5].decode(String.self)),
+                  let direction = Direction(rawValue: Int(try cells[8].decode(Int64.self))),
+                  let state = LifeCycleState(rawValue: try cells[15].decode(String.self)) else {
+                throw StoreError("stored payment \(id) is corrupt", isTransient: false)
+            }
+            payments.append(Payment(
+                id: id, number: try cells[1].decode(Int64.self), importedRef: try cells[2].decode(String?.self),
+                orderId: try cells[3].decode(Int64.self), orderRef: try cells[4].decode(String.self), createdDate: created,
+                active: try cells[6].decode(Int64.self) != 0, method: try cells[7].decode(String?.self), direction: direction,
+                amount: Amount(scaled: try cells[9].decode(Int64.self)), date: try date(try cells[10].decode(String?.self)),
+                transactionAuthorized: try cells[11].decode(Int64.self) != 0, transactionRef: try cells[12].decode(String?.self),
+                comments: try cells[13].decode(String?.self), backOfficeCode: try cells[14].decode(String?.self),
+                lifeCycleState: state))
+        }
+        return payments
+    }
+
+    private func fetchRecord(_ connection: PostgresConnection, account: String, key: String) async throws -> IdempotencyRecord? {
+        let rows = try await connection.query("""
+            SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
+            FROM idempotency_records WHERE account_id = \(account) AND idempotency_key = \(key)
+            """, logger: logger)
+        for try await (fingerprint, status, contentType, body, createdAt) in rows.decode((Data, String, String, Data, Int64).self) {
+            return IdempotencyRecord(
+                key: key, fingerprint: Array(fingerprint),
+                reply: StoredReply(status: status, contentType: contentType, body: Array(body)), createdAt: createdAt)
+        }
+        return nil
+    }
+
+    // MARK: - Errors
+
+    private static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A clash with a concurrent writer: running the transaction again resolves it.
+    static func isConflict(_ error: any Error) -> Bool {
+        ["23505", "40001", "40P01"].contains(sqlState(error) ?? "")
+    }
+
+    static func storeError(_ error: any Error) -> any Error {
+        if error is StoreError || error is DomainError { return error }
+        guard let postgres = error as? PSQLError else { return StoreError("PostgreSQL: \(error)", isTransient: false) }
+        if postgres.code == .server {
+            let state = postgres.serverInfo?[.sqlState] ?? ""
+            // Class 08 (connection), 53 (resources), 57 (operator intervention): the server
+            // will be back. The message names the fault; details, which quote values, are left out.
+            let transient = isConflict(error) || ["08", "53", "57"].contains(String(state.prefix(2)))
+            return StoreError("PostgreSQL \(state): \(postgres.serverInfo?[.message] ?? "")", isTransient: transient)
+        }
+        // Connection-level faults: refused, closed, timed out.
+        return StoreError("PostgreSQL connection: \(postgres.code)", isTransient: true)
+    }
+}
