@@ -17,7 +17,8 @@ let package = Package(
     name: "payment-worker",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "payment-worker", targets: ["PaymentWorker"])
+        .executable(name: "payment-worker", targets: ["PaymentWorker"]),
+        .executable(name: "payment-bench", targets: ["PaymentBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +59,8 @@ let package = Package(
             dependencies: [
                 "PaymentsDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for binding payment rows on the bulk-upsert path.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

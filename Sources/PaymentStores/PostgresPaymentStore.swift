@@ -17,59 +17,50 @@ public final class PostgresPaymentStore: PaymentStore {
     static let maxAttempts = 5
 
     public init(url: String, maxConnections: Int = 10, logger: Logger = Logger(label: "payment-worker.postgres")) async throws {
-        var configuration = try Self.configuration(from: url)
+        let location = try PostgresURL(url)
+        var configuration = location.clientConfiguration()
         configuration.options.maximumConnections = maxConnections
+        // Migrated over a connection of its own, before the pool takes any lease.
+        do {
+            try await Self.migrate(location, logger: logger)
+        } catch {
+            throw Self.storeError(error)
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
-        runner = Task { await client.run() }
+        // Returns once the pool's task is under way, so the first lease finds it running.
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        runner = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in started {}
+    }
+
+    private static func migrate(_ location: PostgresURL, logger: Logger) async throws {
+        let connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 0, logger: logger)
         do {
-            try await migrate()
-        } catch {
-            runner.cancel()
-            throw Self.storeError(error)
-        }
-    }
-
-    /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require`.
-    static func configuration(from url: String) throws -> PostgresClient.Configuration {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
-            throw StoreError("the store URL is not a postgres:// URL", isTransient: false)
-        }
-        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
-        let tls: PostgresClient.Configuration.TLS
-        switch sslMode {
-        case "disable": tls = .disable
-        case "require": tls = .require(.makeClientConfiguration())
-        case "prefer": tls = .prefer(.makeClientConfiguration())
-        default: throw StoreError("sslmode '\(sslMode)' is not disable, prefer or require", isTransient: false)
-        }
-        let database = String(components.path.drop { $0 == "/" })
-        return PostgresClient.Configuration(
-            host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost",
-            port: components.port ?? 5432,
-            username: components.user ?? "postgres",
-            password: components.password,
-            database: database.isEmpty ? nil : database,
-            tls: tls)
-    }
-
-    private func migrate() async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            // Workers starting together migrate one at a time.
-            try await connection.query("SELECT pg_advisory_xact_lock(7200411)", logger: logger)
-            try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY)", logger: logger)
-            var applied: Set<Int> = []
-            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
-                applied.insert(version)
-            }
-            for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
-                for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            try await connection.withTransaction(logger: logger) { connection in
+                // Workers starting together migrate one at a time.
+                try await connection.query("SELECT pg_advisory_xact_lock(7200411)", logger: logger)
+                try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY)", logger: logger)
+                var applied: Set<Int> = []
+                for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                    applied.insert(version)
                 }
-                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+                    for statement in migration.sql {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                }
             }
+        } catch {
+            try? await connection.close()
+            throw error
         }
+        try await connection.close()
     }
 
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
@@ -95,7 +86,7 @@ public final class PostgresPaymentStore: PaymentStore {
         do {
             let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
             return try await client.withConnection { connection in
-                try await fetchPayments(connection, bound.sql, try bindings(bound.values))
+                try await fetchPayments(connection, bound.sql, bindings(bound.values))
             }
         } catch {
             throw Self.storeError(error)
@@ -183,7 +174,7 @@ public final class PostgresPaymentStore: PaymentStore {
             return .orders(try await updateOrders(lines, account: account, on: connection))
         case .deletePayments(let query):
             let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
-            let doomed = try await fetchPayments(connection, bound.sql, try bindings(bound.values))
+            let doomed = try await fetchPayments(connection, bound.sql, bindings(bound.values))
             try await connection.query(
                 "DELETE FROM payments WHERE account_id = \(account) AND id = ANY(\(doomed.map(\.id)))", logger: logger)
             return .deleted(doomed)
@@ -210,9 +201,9 @@ public final class PostgresPaymentStore: PaymentStore {
         let keys = PaymentUpsertPlanner.keys(for: lines)
         var lookup = PaymentLookup()
         var binds = PostgresBindings()
-        try binds.append(account)
-        try binds.append(Array(keys.paymentIds))
-        try binds.append(Array(keys.importedRefs))
+        binds.append(account)
+        binds.append(Array(keys.paymentIds))
+        binds.append(Array(keys.importedRefs))
         lookup.payments = try await fetchPayments(
             connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND (p.id = ANY($2) OR p.imported_ref = ANY($3))",
             binds)
@@ -226,31 +217,41 @@ public final class PostgresPaymentStore: PaymentStore {
         for try await (code, id) in codeRows.decode((String, Int64).self) { lookup.backOfficeCodeOwners[code] = id }
 
         let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
-        var insertedIds: [Int: Int64] = [:]
+        var inserts = PostgresPaymentColumns()
+        var updates = PostgresPaymentColumns()
+        var insertIndexByNumber: [Int64: Int] = [:]
         for (index, write) in plan.writes.enumerated() {
             switch write {
             case .insert(let payment):
-                var binds = PostgresBindings()
-                try binds.append(account)
-                try binds.append(payment.number)
-                try appendMutableColumns(payment, to: &binds)
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO payments (account_id, number, imported_ref, order_id, created_date, active, method, direction,
-                    amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
-                    """, binds: binds), logger: logger)
-                for try await id in rows.decode(Int64.self) { insertedIds[index] = id }
+                inserts.append(payment)
+                insertIndexByNumber[payment.number] = index
             case .update(let payment):
-                var binds = PostgresBindings()
-                try appendMutableColumns(payment, to: &binds)
-                try binds.append(account)
-                try binds.append(payment.id)
-                try await connection.query(PostgresQuery(unsafeSQL: """
-                    UPDATE payments SET imported_ref = $1, order_id = $2, created_date = $3, active = $4, method = $5,
-                    direction = $6, amount = $7, payment_date = $8, transaction_authorized = $9, transaction_ref = $10,
-                    comments = $11, back_office_code = $12, life_cycle_state = $13 WHERE account_id = $14 AND id = $15
-                    """, binds: binds), logger: logger)
+                updates.append(payment)
             }
+        }
+        var insertedIds: [Int: Int64] = [:]
+        if !inserts.isEmpty {
+            var binds = PostgresBindings()
+            binds.append(account)
+            let source = inserts.unnest(into: &binds)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO payments (account_id, number, \(PostgresPaymentColumns.mutableColumnNames))
+                SELECT $1, u.number, \(PostgresPaymentColumns.mutableValues) FROM \(source)
+                RETURNING id, number
+                """, binds: binds), logger: logger)
+            // Numbers are unique per account, so they say which insert got which id.
+            for try await (id, number) in rows.decode((Int64, Int64).self) {
+                if let index = insertIndexByNumber[number] { insertedIds[index] = id }
+            }
+        }
+        if !updates.isEmpty {
+            var binds = PostgresBindings()
+            binds.append(account)
+            let source = updates.unnest(into: &binds)
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                UPDATE payments p SET (\(PostgresPaymentColumns.mutableColumnNames)) = (\(PostgresPaymentColumns.mutableValues))
+                FROM \(source) WHERE p.account_id = $1 AND p.id = u.id
+                """, binds: binds), logger: logger)
         }
         if plan.numbersUsed > 0 {
             try await connection.query(
@@ -258,22 +259,6 @@ public final class PostgresPaymentStore: PaymentStore {
                 logger: logger)
         }
         return plan.results(insertedIds: insertedIds)
-    }
-
-    private func appendMutableColumns(_ payment: Payment, to binds: inout PostgresBindings) throws {
-        try binds.append(payment.importedRef)
-        try binds.append(payment.orderId)
-        try binds.append(payment.createdDate.cin7)
-        try binds.append(Int64(payment.active ? 1 : 0))
-        try binds.append(payment.method)
-        try binds.append(Int64(payment.direction.rawValue))
-        try binds.append(payment.amount.scaled)
-        try binds.append(payment.date?.cin7)
-        try binds.append(Int64(payment.transactionAuthorized ? 1 : 0))
-        try binds.append(payment.transactionRef)
-        try binds.append(payment.comments)
-        try binds.append(payment.backOfficeCode)
-        try binds.append(payment.lifeCycleState.rawValue)
     }
 
     private func updateOrders(_ lines: [OrderLine], account: String, on connection: PostgresConnection) async throws -> [OrderLineResult] {
@@ -303,13 +288,13 @@ public final class PostgresPaymentStore: PaymentStore {
         _ request: CancelPaymentRequest, account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
     ) async throws -> (Payment, PaymentCancellation) {
         var binds = PostgresBindings()
-        try binds.append(account)
+        binds.append(account)
         let column: String
         switch request.payment {
-        case .id(let id): column = "p.id"; try binds.append(id)
-        case .number(let number): column = "p.number"; try binds.append(number)
-        case .referenceNumber(let reference): column = "p.imported_ref"; try binds.append(reference)
-        case .backOfficeCode(let code): column = "p.back_office_code"; try binds.append(code)
+        case .id(let id): column = "p.id"; binds.append(id)
+        case .number(let number): column = "p.number"; binds.append(number)
+        case .referenceNumber(let reference): column = "p.imported_ref"; binds.append(reference)
+        case .backOfficeCode(let code): column = "p.back_office_code"; binds.append(code)
         }
         let payment = try await fetchPayments(
             connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND \(column) = $2",
@@ -342,12 +327,12 @@ public final class PostgresPaymentStore: PaymentStore {
 
     // MARK: - Reading rows
 
-    private func bindings(_ values: [SQLValue]) throws -> PostgresBindings {
+    private func bindings(_ values: [SQLValue]) -> PostgresBindings {
         var binds = PostgresBindings()
         for value in values {
             switch value {
-            case .integer(let number): try binds.append(number)
-            case .text(let text): try binds.append(text)
+            case .integer(let number): binds.append(number)
+            case .text(let text): binds.append(text)
             case .null: binds.appendNull()
             }
         }

@@ -167,10 +167,10 @@ public final class SQLitePaymentStore: PaymentStore {
         for (index, write) in plan.writes.enumerated() {
             switch write {
             case .insert(let payment):
-                try insert.execute(arguments: [account, payment.number] + mutableColumns(payment))
+                try SQLitePaymentBinder.insert(payment, account: account, with: insert, in: db)
                 insertedIds[index] = db.lastInsertedRowID
             case .update(let payment):
-                try update.execute(arguments: mutableColumns(payment) + [account, payment.id])
+                try SQLitePaymentBinder.update(payment, account: account, with: update, in: db)
             }
         }
         if plan.numbersUsed > 0 {
@@ -178,12 +178,6 @@ public final class SQLitePaymentStore: PaymentStore {
                            arguments: [nextNumber + plan.numbersUsed, account])
         }
         return plan.results(insertedIds: insertedIds)
-    }
-
-    private static func mutableColumns(_ payment: Payment) -> StatementArguments {
-        [payment.importedRef, payment.orderId, payment.createdDate.cin7, payment.active, payment.method,
-         payment.direction.rawValue, payment.amount.scaled, payment.date?.cin7, payment.transactionAuthorized,
-         payment.transactionRef, payment.comments, payment.backOfficeCode, payment.lifeCycleState.rawValue]
     }
 
     private static func updateOrders(_ lines: [OrderLine], account: String, in db: Database) throws -> [OrderLineResult] {

@@ -38,19 +38,29 @@ public enum CSVReader {
         guard body.count <= limits.maxBytes else {
             throw DomainError(.tooLarge, "the CSV body is \(body.count) bytes; the limit is \(limits.maxBytes)")
         }
-        var parser = Parser(bytes: body, limits: limits)
-        guard let header = try parser.nextRecord() else {
-            throw DomainError(.malformed, "the CSV has no header row")
-        }
-        if let problem = header.problem { throw DomainError(.malformed, "header row: \(problem)") }
-        var records: [CSVRecord] = []
-        while let record = try parser.nextRecord() {
-            guard records.count < limits.maxRecords else {
-                throw DomainError(.tooLarge, "the CSV has more than \(limits.maxRecords) lines; that is the limit")
+        // One pass over the whole body; only a body that fails it is checked field by field,
+        // to say where the bad byte is.
+        let validUTF8 = body.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) != nil }
+        let result: Result<CSVDocument, DomainError> = body.withUnsafeBufferPointer { buffer in
+            do throws(DomainError) {
+                var parser = Parser(bytes: buffer, limits: limits, knownValid: validUTF8)
+                guard let header = try parser.nextRecord(expectedFields: 8) else {
+                    throw DomainError(.malformed, "the CSV has no header row")
+                }
+                if let problem = header.problem { throw DomainError(.malformed, "header row: \(problem)") }
+                var records: [CSVRecord] = []
+                while let record = try parser.nextRecord(expectedFields: header.fields.count) {
+                    guard records.count < limits.maxRecords else {
+                        throw DomainError(.tooLarge, "the CSV has more than \(limits.maxRecords) lines; that is the limit")
+                    }
+                    records.append(record)
+                }
+                return .success(CSVDocument(header: header.fields, records: records))
+            } catch {
+                return .failure(error)
             }
-            records.append(record)
         }
-        return CSVDocument(header: header.fields, records: records)
+        return try result.get()
     }
 
     public static func read(_ text: String, limits: CSVLimits = CSVLimits()) throws(DomainError) -> CSVDocument {
@@ -58,14 +68,16 @@ public enum CSVReader {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         let limits: CSVLimits
+        let knownValid: Bool
         var index: Int
         var line = 1
 
-        init(bytes: [UInt8], limits: CSVLimits) {
+        init(bytes: UnsafeBufferPointer<UInt8>, limits: CSVLimits, knownValid: Bool) {
             self.bytes = bytes
             self.limits = limits
+            self.knownValid = knownValid
             index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         }
 
@@ -88,11 +100,12 @@ public enum CSVReader {
             return true
         }
 
-        mutating func nextRecord() throws(DomainError) -> CSVRecord? {
+        mutating func nextRecord(expectedFields: Int) throws(DomainError) -> CSVRecord? {
             while index < bytes.count, skipLineBreak() {}
             guard index < bytes.count else { return nil }
             let startLine = line
             var fields: [String] = []
+            fields.reserveCapacity(expectedFields)
             var problem: String?
             while true {
                 let column = fields.count + 1
@@ -100,10 +113,7 @@ public enum CSVReader {
                 if field.count > limits.maxFieldBytes, problem == nil {
                     problem = "column \(column) is \(field.count) bytes long; the limit is \(limits.maxFieldBytes)"
                 }
-                guard let text = String(validating: field, as: UTF8.self) else {
-                    throw DomainError(.malformed, "line \(line), column \(column): the text is not valid UTF-8")
-                }
-                fields.append(text)
+                fields.append(try text(of: field, column: column))
                 if index < bytes.count, bytes[index] == Self.comma {
                     index += 1
                     continue
@@ -114,7 +124,38 @@ public enum CSVReader {
             return CSVRecord(line: startLine, fields: fields, problem: problem)
         }
 
-        private mutating func readField(column: Int) throws(DomainError) -> ArraySlice<UInt8> {
+        private func text(of field: Field, column: Int) throws(DomainError) -> String {
+            switch field {
+            case .slice(let range):
+                let slice = UnsafeBufferPointer(rebasing: bytes[range])
+                if knownValid { return String(decoding: slice, as: UTF8.self) }
+                guard let text = String(validating: slice, as: UTF8.self) else { throw notUTF8(column) }
+                return text
+            case .unescaped(let copy):
+                if knownValid { return String(decoding: copy, as: UTF8.self) }
+                guard let text = String(validating: copy, as: UTF8.self) else { throw notUTF8(column) }
+                return text
+            }
+        }
+
+        private func notUTF8(_ column: Int) -> DomainError {
+            DomainError(.malformed, "line \(line), column \(column): the text is not valid UTF-8")
+        }
+
+        /// A field's bytes: a range of the body, or a copy when doubled quotes were undone.
+        enum Field {
+            case slice(Range<Int>)
+            case unescaped([UInt8])
+
+            var count: Int {
+                switch self {
+                case .slice(let range): range.count
+                case .unescaped(let copy): copy.count
+                }
+            }
+        }
+
+        private mutating func readField(column: Int) throws(DomainError) -> Field {
             guard index < bytes.count, bytes[index] == Self.quote else {
                 let start = index
                 while index < bytes.count {
@@ -125,7 +166,7 @@ public enum CSVReader {
                     }
                     index += 1
                 }
-                return bytes[start..<index]
+                return .slice(start..<index)
             }
             let openingLine = line
             index += 1
@@ -141,11 +182,10 @@ public enum CSVReader {
                         start = index
                         continue
                     }
-                    let field: ArraySlice<UInt8>
-                    if let unescaped {
-                        field = (unescaped + bytes[start..<index])[...]
+                    let field: Field = if let unescaped {
+                        .unescaped(unescaped + bytes[start..<index])
                     } else {
-                        field = bytes[start..<index]
+                        .slice(start..<index)
                     }
                     index += 1
                     return field

@@ -59,6 +59,10 @@ public enum OrderLineDecoder {
                     }
                     line.orderId = id
                 default:
+                    guard !cell.utf8.contains(0) else {
+                        line.error = line.error ?? "line \(record.line): OrderRef contains a NUL character"
+                        continue
+                    }
                     guard cell.utf8.count <= PaymentLineDecoder.maxTextLength else {
                         line.error = line.error ?? "line \(record.line): OrderRef is longer than \(PaymentLineDecoder.maxTextLength) bytes"
                         continue

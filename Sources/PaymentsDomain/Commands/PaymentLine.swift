@@ -25,7 +25,8 @@ public struct PaymentLine: Sendable, Hashable {
     public var changes: PaymentChanges
     /// Set when the line is refused before it reaches the store.
     public var error: String?
-    /// The identifying cells as written, echoed in the reply of a refused line.
+    /// The identifying cells as written, kept for a line refused before decoding so that its
+    /// reply can echo them.
     public var given: [PaymentField: String]
 
     public init(lineId: String, changes: PaymentChanges, error: String? = nil, given: [PaymentField: String] = [:]) {
@@ -104,20 +105,21 @@ public enum PaymentLineDecoder {
         if let lineIdColumn, lineIdColumn < record.fields.count, !record.fields[lineIdColumn].isEmpty {
             lineId = record.fields[lineIdColumn]
         }
-        var given: [PaymentField: String] = [:]
-        for (column, field) in columns.enumerated() {
-            guard let field, column < record.fields.count, !record.fields[column].isEmpty,
-                  [.paymentId, .paymentImportedRef, .orderId, .orderRef].contains(field) else { continue }
-            given[field] = record.fields[column]
-        }
-        var line = PaymentLine(lineId: lineId, changes: PaymentChanges(), given: given)
-        guard record.fields.count == columns.count else {
-            line.error = "line \(record.line): \(record.fields.count) values for \(columns.count) columns"
+        var line = PaymentLine(lineId: lineId, changes: PaymentChanges())
+        func refuse(_ error: String) -> PaymentLine {
+            for (column, field) in columns.enumerated() {
+                guard let field, column < record.fields.count, !record.fields[column].isEmpty,
+                      [.paymentId, .paymentImportedRef, .orderId, .orderRef].contains(field) else { continue }
+                line.given[field] = record.fields[column]
+            }
+            line.error = error
             return line
+        }
+        guard record.fields.count == columns.count else {
+            return refuse("line \(record.line): \(record.fields.count) values for \(columns.count) columns")
         }
         if let problem = record.problem {
-            line.error = "line \(record.line): \(problem)"
-            return line
+            return refuse("line \(record.line): \(problem)")
         }
         var problems: [String] = []
         for (column, field) in columns.enumerated() {
@@ -131,7 +133,7 @@ public enum PaymentLineDecoder {
             }
         }
         if lineId.utf8.count > maxTextLength { problems.append("LineId is longer than \(maxTextLength) bytes") }
-        if !problems.isEmpty { line.error = "line \(record.line): " + problems.joined(separator: "; ") }
+        if !problems.isEmpty { return refuse("line \(record.line): " + problems.joined(separator: "; ")) }
         return line
     }
 
@@ -140,6 +142,8 @@ public enum PaymentLineDecoder {
             guard cell.utf8.count <= maxTextLength || field == .comments else {
                 throw DomainError(.validation, "longer than \(maxTextLength) bytes")
             }
+            // PostgreSQL cannot store it, and no client means it: refused the same in every store.
+            guard !cell.utf8.contains(0) else { throw DomainError(.validation, "contains a NUL character") }
             return cell
         }
         func identifier() throws(DomainError) -> Int64 {

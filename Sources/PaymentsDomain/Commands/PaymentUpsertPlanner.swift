@@ -74,8 +74,10 @@ public enum PaymentUpsertPlanner {
     public static func plan(
         _ lines: [PaymentLine], lookup: PaymentLookup, now: UTCDateTime, nextNumber: Int64
     ) -> PaymentUpsertPlan {
-        var state = State(lookup: lookup)
+        var state = State(lookup: lookup, expectedLines: lines.count)
         var plan = PaymentUpsertPlan()
+        plan.writes.reserveCapacity(lines.count)
+        plan.lines.reserveCapacity(lines.count)
         for line in lines {
             var result = PaymentLineResult(lineId: line.lineId)
             if let error = line.error {
@@ -98,8 +100,15 @@ public enum PaymentUpsertPlanner {
         return plan
     }
 
+    /// A refused line's reply echoes what it gave: its decoded values, or its cells as
+    /// written when they did not decode.
     private static func echo(_ line: PaymentLine, errors: String) -> PaymentLineResult {
-        PaymentLineResult(
+        guard line.error != nil else {
+            return PaymentLineResult(
+                lineId: line.lineId, paymentId: line.changes.paymentId, importedRef: line.changes.importedRef,
+                orderId: line.changes.orderId, orderRef: line.changes.orderRef, errors: errors)
+        }
+        return PaymentLineResult(
             lineId: line.lineId,
             paymentId: line.given[.paymentId].flatMap { Int64($0) },
             importedRef: line.given[.paymentImportedRef],
@@ -124,7 +133,10 @@ public enum PaymentUpsertPlanner {
         var ordersById: [Int64: Order] = [:]
         var ordersByRef: [String: Order] = [:]
 
-        init(lookup: PaymentLookup) {
+        init(lookup: PaymentLookup, expectedLines: Int) {
+            current.reserveCapacity(expectedLines)
+            writeIndex.reserveCapacity(expectedLines)
+            importedRefOwners.reserveCapacity(expectedLines)
             for payment in lookup.payments {
                 let target = PaymentUpsertPlan.Target.existing(payment.id)
                 current[target] = payment

@@ -23,27 +23,30 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     public init(parsing text: some StringProtocol) throws(DomainError) {
-        let bytes = Array(text.utf8)
-        var reader = DigitReader(bytes: bytes)
-        func fail() -> DomainError {
-            DomainError(.validation, "date '\(text)' is not yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-ddTHH:mm:ss")
+        var text = String(text)
+        // Reads the string's own UTF-8 storage: no copy for the two dates of every line.
+        let parsed = text.withUTF8 { Self.parse(DigitReader(bytes: $0)) }
+        guard let (year, month, day, hour, minute, second) = parsed else {
+            throw DomainError(.validation, "date '\(text)' is not yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-ddTHH:mm:ss")
         }
+        try self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    }
+
+    private static func parse(_ start: DigitReader) -> (Int, Int, Int, Int, Int, Int)? {
+        var reader = start
         guard let year = reader.digits(4), reader.skip("-"), let month = reader.digits(2),
               reader.skip("-"), let day = reader.digits(2)
-        else { throw fail() }
-        if reader.atEnd {
-            try self.init(year: year, month: month, day: day)
-            return
-        }
+        else { return nil }
+        if reader.atEnd { return (year, month, day, 0, 0, 0) }
         let iso = reader.skip("T")
-        guard iso || reader.skip(" ") else { throw fail() }
+        guard iso || reader.skip(" ") else { return nil }
         // The seed writes a 1-digit hour in the Cin7 form; ISO 8601 always has two.
         guard let hour = iso ? reader.digits(2) : reader.digits(1...2), reader.skip(":"),
               let minute = reader.digits(2), reader.skip(":"), let second = reader.digits(2)
-        else { throw fail() }
+        else { return nil }
         if iso { _ = reader.skip("Z") }
-        guard reader.atEnd else { throw fail() }
-        try self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard reader.atEnd else { return nil }
+        return (year, month, day, hour, minute, second)
     }
 
     /// Seconds since 1970-01-01T00:00:00Z.
@@ -65,17 +68,34 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// `yyyy-MM-dd HH:mm:ss`, the Cin7 form.
-    public var cin7: String { "\(datePart) \(timePart)" }
+    public var cin7: String { formatted(separator: UInt8(ascii: " ")) }
     /// `yyyy-MM-ddTHH:mm:ss`, the CRM.COM form.
-    public var crm: String { "\(datePart)T\(timePart)" }
+    public var crm: String { formatted(separator: UInt8(ascii: "T")) }
     public var description: String { cin7 }
 
-    private var datePart: String { "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))" }
-    private var timePart: String { "\(Self.pad(hour, 2)):\(Self.pad(minute, 2)):\(Self.pad(second, 2))" }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    /// Written digit by digit: stores format two dates a payment, so this is a hot path.
+    private func formatted(separator: UInt8) -> String {
+        String(unsafeUninitializedCapacity: 19) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            buffer[10] = separator
+            put(hour, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(minute, 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(second, 2, at: 17)
+            return 19
+        }
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {
@@ -93,7 +113,7 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
 }
 
 private struct DigitReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
     var atEnd: Bool { index == bytes.count }

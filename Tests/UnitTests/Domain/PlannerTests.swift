@@ -63,6 +63,14 @@ struct PlannerTests {
         #expect(results[0].paymentId == 999, "a refused line echoes what it gave")
     }
 
+    @Test("a NUL character in a text cell refuses the line in every store")
+    func nulCharacter() throws {
+        let input = try lines("OrderRef,PaymentImportedRef,Amount,Comments\nRef123,R1,1,\"a\u{0}b\"\nRef123,R2,1,fine\n")
+        #expect(input[0].error == "line 2: Comments (column 4): contains a NUL character")
+        #expect(input[0].given[.paymentImportedRef] == "R1")
+        #expect(input[1].error == nil)
+    }
+
     @Test("unknown and read-only columns refuse the whole command")
     func columns() throws {
         #expect(throws: DomainError.self) { try lines("OrderRef,Colour\nRef123,red\n") }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+
+/// `payment-bench`: the figures in the README. Build in release mode (`ops/bench.sh`).
+@main
+struct PaymentBenchmarks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payment-bench",
+        abstract: "Throughput benchmarks for the payments domain and stores.",
+        subcommands: [CSVBenchmark.self, UpsertBenchmark.self]
+    )
+}
+
+/// Generated UpdatePayments CSV: inserts on order Ref123, every fifth line with a quoted,
+/// comma-holding comment, like a bulk import.
+enum Workload {
+    static let header = "OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef,Comments"
+
+    /// Tells runs apart, so that a store kept between runs sees new payments, not replays.
+    static let runTag = String(UInt32.random(in: .min ... .max), radix: 36)
+
+    static func csv(lines: Int, batch: Int) -> String {
+        var text = header + "\n"
+        text.reserveCapacity(lines * 100)
+        for line in 0..<lines {
+            let comment = line % 5 == 0 ? "\"paid, \"\"in full\"\"\"" : "ok"
+            text += "Ref123,\(runTag)-B\(batch)-L\(line),1,Direct Credit,1,\(line % 997).\(line % 100),2013-09-16 1:00:00,1,TX\(line),\(comment)\n"
+        }
+        return text
+    }
+}
+
+struct Measurement {
+    let name: String
+    let seconds: Double
+    let units: Int
+    let unit: String
+
+    var perSecond: Double { Double(units) / seconds }
+
+    func report() {
+        print("\(name): \(units) \(unit) in \(String(format: "%.3f", seconds)) s = \(String(format: "%.0f", perSecond)) \(unit)/s")
+    }
+}
+
+func measure(_ name: String, units: Int, unit: String, _ body: () async throws -> Void) async rethrows -> Measurement {
+    let clock = ContinuousClock()
+    let elapsed = try await clock.measure { try await body() }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let measurement = Measurement(name: name, seconds: seconds, units: units, unit: unit)
+    measurement.report()
+    return measurement
+}
+
+/// Peak resident memory of this process, from /proc (Linux).
+func peakMemoryMiB() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kib / 1024
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import PaymentStores
+import PaymentsDomain
+
+/// Bulk UpdatePayments through a store (CSV text to stored rows, idempotency record and
+/// reply included) against a bare GRDB loop of prepared upserts in one transaction per batch.
+struct UpsertBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "upsert", abstract: "Bulk upsert: stores against a bare GRDB loop.")
+
+    @Option(help: "Batches (commands) per run.")
+    var batches = 100
+
+    @Option(help: "Lines per batch.")
+    var lines = 1_000
+
+    @Option(help: "A postgres:// URL to measure the PostgreSQL store too.")
+    var postgres: String?
+
+    @Option(help: "Rounds, each measuring both SQLite paths on fresh files; medians are reported.")
+    var rounds = 5
+
+    func run() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let texts = (0..<batches).map { Array(Workload.csv(lines: lines, batch: $0).utf8) }
+        let total = batches * lines
+        print("upsert: \(batches) batches of \(lines) lines")
+
+        // Interleaved rounds on fresh files: the disk's noise hits both paths alike.
+        var bareRates: [Double] = []
+        var storeRates: [Double] = []
+        var ratios: [Double] = []
+        for round in 0..<rounds {
+            let bare = try await bareGRDB(texts: texts, path: folder.appendingPathComponent("bare-\(round).sqlite").path)
+            let store = try SQLitePaymentStore(path: folder.appendingPathComponent("store-\(round).sqlite").path)
+            let sqlite = try await throughStore(store, name: "  SQLite store (parse to stored)", texts: texts)
+            try await store.close()
+            bareRates.append(bare.perSecond)
+            storeRates.append(sqlite.perSecond)
+            ratios.append(sqlite.perSecond / bare.perSecond)
+        }
+        print(String(format: "upsert result (median of %d rounds): SQLite store %.0f lines/s, bare GRDB loop %.0f rows/s, ratio %.0f%% (per-round ratios %@)",
+                     rounds, median(storeRates), median(bareRates), 100 * median(ratios),
+                     ratios.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: " ")))
+        if let postgres {
+            let store = try await PostgresPaymentStore(url: postgres)
+            let result = try await throughStore(store, name: "  PostgreSQL store (parse to stored)", texts: texts)
+            try await store.close()
+            print(String(format: "upsert result: PostgreSQL store %.0f lines/s", result.perSecond))
+        }
+        if let peak = peakMemoryMiB() { print(String(format: "peak memory: %.0f MiB", peak)) }
+        _ = total
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+
+    private func throughStore(_ store: any PaymentStore, name: String, texts: [[UInt8]]) async throws -> Measurement {
+        try await store.provision(order: Order(id: 12345, ref: "Ref123"), account: "123")
+        let now = try UTCDateTime(parsing: "2026-11-22 10:00:00")
+        return try await measure(name, units: texts.count * lines, unit: "lines") {
+            for (index, text) in texts.enumerated() {
+                let lines = try PaymentLineDecoder.decode(try CSVReader.read(text))
+                let command = StoreCommand(
+                    account: "123", idempotencyKey: "bench-\(Workload.runTag)-\(name.hashValue)-\(index)", fingerprint: Array(repeating: UInt8(index % 256), count: 32),
+                    operation: .updatePayments(lines), now: now, epochSeconds: 1_795_000_000
+                ) { outcome in
+                    // The reply a plugin would record: the UpdatePayments CSV.
+                    var writer = CSVWriter(header: PaymentLineResult.header)
+                    if case .payments(let results) = outcome { for result in results { writer.writeRecord(result.csvFields) } }
+                    return StoredReply(status: "ok", contentType: "text/csv", body: writer.bytes)
+                }
+                guard case .applied = try await store.execute([command])[0] else { throw ValidationError("batch \(index) not applied") }
+            }
+        }
+    }
+
+    /// The floor: values already parsed, one prepared upsert a row, one transaction a batch.
+    private func bareGRDB(texts: [[UInt8]], path: String) async throws -> Measurement {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let pool = try DatabasePool(path: path)
+        try await pool.write { db in
+            try db.execute(sql: """
+                CREATE TABLE payments (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, number INTEGER NOT NULL,
+                imported_ref TEXT, order_id INTEGER NOT NULL, created_date TEXT NOT NULL, active INTEGER NOT NULL, method TEXT,
+                direction INTEGER NOT NULL, amount INTEGER NOT NULL, payment_date TEXT, transaction_authorized INTEGER NOT NULL,
+                transaction_ref TEXT, comments TEXT, back_office_code TEXT, life_cycle_state TEXT NOT NULL,
+                UNIQUE (account_id, imported_ref), UNIQUE (account_id, back_office_code), UNIQUE (account_id, number))
+                """)
+        }
+        let rows: [[[String]]] = try texts.map { try CSVReader.read($0).records.map(\.fields) }
+        let lines = self.lines
+        return try await measure("  bare GRDB loop (prepared upserts)", units: texts.count * lines, unit: "rows") {
+            var number: Int64 = 0
+            for batch in rows {
+                let firstNumber = number
+                try await pool.write { db in
+                    let statement = try db.cachedStatement(sql: """
+                        INSERT INTO payments (account_id, number, imported_ref, order_id, created_date, active, method, direction,
+                        amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (account_id, imported_ref) DO UPDATE SET amount = excluded.amount, comments = excluded.comments
+                        """)
+                    for (offset, row) in batch.enumerated() {
+                        try statement.execute(arguments: [
+                            "123", firstNumber + Int64(offset), row[1], 12345, "2026-11-22 10:00:00", 1, row[3], 1,
+                            Int64(offset) * 100, "2013-09-16 01:00:00", 1, row[8], row[9], nil, "POSTED",
+                        ])
+                    }
+                }
+                number += Int64(batch.count)
+            }
+        }
+    }
+}

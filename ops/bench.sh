@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds in release mode and prints the benchmark figures the README quotes: CSV reading
+# (ours against CSV.swift) and bulk upsert (SQLite and PostgreSQL stores against a bare GRDB
+# loop). Starts a throwaway PostgreSQL server on loopback for the PostgreSQL figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ops/setup.sh
+swift build -c release --product payment-bench
+bench=.build/release/payment-bench
+
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-pg.XXXXXX")
+trap 'ops/postgres.sh stop "$pg_dir"' EXIT
+pg_url=$(ops/postgres.sh start "$pg_dir" | tail -n 1)
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+"$bench" csv "$@"
+"$bench" upsert --postgres "$pg_url"
