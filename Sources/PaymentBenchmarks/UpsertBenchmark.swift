@@ -21,12 +21,16 @@ struct UpsertBenchmark: AsyncParsableCommand {
     @Option(help: "Rounds, each measuring both SQLite paths on fresh files; medians are reported.")
     var rounds = 5
 
+    @Option(help: "Where the SQLite files go (default: the temporary folder).")
+    var folder: String?
+
     func run() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-bench-\(UUID().uuidString)")
+        let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let folder = base.appendingPathComponent("payment-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let texts = (0..<batches).map { Array(Workload.csv(lines: lines, batch: $0).utf8) }
         let total = batches * lines
-        print("upsert: \(batches) batches of \(lines) lines")
+        print("upsert: \(batches) batches of \(lines) lines, SQLite files in \(base.path)")
 
         // Interleaved rounds on fresh files: the disk's noise hits both paths alike.
         var bareRates: [Double] = []
@@ -82,7 +86,10 @@ struct UpsertBenchmark: AsyncParsableCommand {
     /// The floor: values already parsed, one prepared upsert a row, one transaction a batch.
     private func bareGRDB(texts: [[UInt8]], path: String) async throws -> Measurement {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let pool = try DatabasePool(path: path)
+        // The store's own durability setting, so both sides pay the same for commits.
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let pool = try DatabasePool(path: path, configuration: configuration)
         try await pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE payments (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, number INTEGER NOT NULL,

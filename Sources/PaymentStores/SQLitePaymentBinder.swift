@@ -17,6 +17,18 @@ struct SQLitePaymentBinder {
         sqlite3_clear_bindings(statement.sqliteStatement)
     }
 
+    /// Binds `values` in order; the statement is then ready to step or to read rows from.
+    static func bind(_ values: [SQLValue], to statement: Statement) {
+        var binder = SQLitePaymentBinder(statement)
+        for value in values {
+            switch value {
+            case .integer(let number): binder.bind(number)
+            case .text(let text): binder.bind(text)
+            case .null: binder.bind(nil as String?)
+            }
+        }
+    }
+
     /// Runs `INSERT ... VALUES (account, number, <mutable columns>)`.
     static func insert(_ payment: Payment, account: String, with statement: Statement, in db: Database) throws {
         var binder = SQLitePaymentBinder(statement)
@@ -77,6 +89,44 @@ struct SQLitePaymentBinder {
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
         }
+    }
+
+    /// Steps a statement bound with `bind(_:to:)` that selects `PaymentSQL.selectColumns`.
+    static func payments(from statement: Statement, in db: Database) throws -> [Payment] {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        var payments: [Payment] = []
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return payments }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+            }
+            payments.append(try payment(at: handle))
+        }
+    }
+
+    private static func payment(at handle: OpaquePointer) throws -> Payment {
+        func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        func text(_ column: Int32) -> String? {
+            guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+        }
+        // Rows are the store's own writing; a value that does not parse is corruption.
+        func date(_ column: Int32) throws -> UTCDateTime? {
+            guard let value = text(column) else { return nil }
+            do { return try UTCDateTime(parsing: value) } catch { throw StoreError("stored date '\(value)' is corrupt", isTransient: false) }
+        }
+        let id = integer(0)
+        guard let created = try date(5), let direction = Direction(rawValue: Int(integer(8))),
+              let state = text(15).flatMap(LifeCycleState.init(rawValue:)), let orderRef = text(4) else {
+            throw StoreError("stored payment \(id) is corrupt", isTransient: false)
+        }
+        return Payment(
+            id: id, number: integer(1), importedRef: text(2), orderId: integer(3), orderRef: orderRef, createdDate: created,
+            active: integer(6) != 0, method: text(7), direction: direction, amount: Amount(scaled: integer(9)), date: try date(10),
+            transactionAuthorized: integer(11) != 0, transactionRef: text(12), comments: text(13), backOfficeCode: text(14),
+            lifeCycleState: state)
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the text before the call returns.

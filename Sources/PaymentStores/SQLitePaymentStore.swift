@@ -262,28 +262,10 @@ public final class SQLitePaymentStore: PaymentStore {
     }
 
     static func fetchPayments(_ db: Database, _ sql: String, _ values: [SQLValue]) throws -> [Payment] {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments(values))
-        var payments: [Payment] = []
-        while let row = try rows.next() { payments.append(try payment(from: row)) }
-        return payments
-    }
-
-    private static func payment(from row: Row) throws -> Payment {
-        // Rows are the store's own writing; a value that does not parse is corruption.
-        func date(_ text: String?) throws -> UTCDateTime? {
-            guard let text else { return nil }
-            do { return try UTCDateTime(parsing: text) } catch { throw StoreError("stored date '\(text)' is corrupt", isTransient: false) }
-        }
-        let stateText: String = row[15]
-        guard let created = try date(row[5]), let direction = Direction(rawValue: row[8]),
-              let state = LifeCycleState(rawValue: stateText) else {
-            throw StoreError("stored payment \(row[0] as Int64) is corrupt", isTransient: false)
-        }
-        return Payment(
-            id: row[0], number: row[1], importedRef: row[2], orderId: row[3], orderRef: row[4], createdDate: created,
-            active: row[6], method: row[7], direction: direction, amount: Amount(scaled: row[9]), date: try date(row[10]),
-            transactionAuthorized: row[11], transactionRef: row[12], comments: row[13], backOfficeCode: row[14],
-            lifeCycleState: state)
+        let statement = try db.cachedStatement(sql: sql)
+        // Bound and read directly: a lookup binds up to 900 references.
+        SQLitePaymentBinder.bind(values, to: statement)
+        return try SQLitePaymentBinder.payments(from: statement, in: db)
     }
 
     private static func fetchOrders(_ db: Database, _ whereClause: String, _ values: [SQLValue]) throws -> [Order] {

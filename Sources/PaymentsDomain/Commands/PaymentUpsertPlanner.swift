@@ -86,7 +86,7 @@ public enum PaymentUpsertPlanner {
             }
             do {
                 let target = try state.apply(line.changes, now: now, nextNumber: nextNumber + plan.numbersUsed, plan: &plan)
-                guard let payment = state.current[target] else { throw LineFault("the payment vanished") }
+                guard let payment = state.payment(target, in: plan) else { throw LineFault("the payment vanished") }
                 result.importedRef = payment.importedRef
                 result.orderId = payment.orderId
                 result.orderRef = payment.orderRef
@@ -124,24 +124,23 @@ public enum PaymentUpsertPlanner {
     }
 
     /// The batch as it stands after each line: existing payments as updated so far and the
-    /// inserts planned so far, indexed by every key a later line may name.
+    /// inserts planned so far (which live only in the plan's writes), indexed by every key a
+    /// later line may name.
     private struct State {
-        var current: [PaymentUpsertPlan.Target: Payment] = [:]
-        var writeIndex: [PaymentUpsertPlan.Target: Int] = [:]
+        var existing: [Int64: Payment] = [:]
+        /// Where an existing payment's update is in the plan's writes.
+        var updateIndex: [Int64: Int] = [:]
         var importedRefOwners: [String: PaymentUpsertPlan.Target] = [:]
         var backOfficeCodeOwners: [String: PaymentUpsertPlan.Target] = [:]
         var ordersById: [Int64: Order] = [:]
         var ordersByRef: [String: Order] = [:]
 
         init(lookup: PaymentLookup, expectedLines: Int) {
-            current.reserveCapacity(expectedLines)
-            writeIndex.reserveCapacity(expectedLines)
-            importedRefOwners.reserveCapacity(expectedLines)
+            importedRefOwners.reserveCapacity(expectedLines + lookup.payments.count)
             for payment in lookup.payments {
-                let target = PaymentUpsertPlan.Target.existing(payment.id)
-                current[target] = payment
-                if let ref = payment.importedRef { importedRefOwners[ref] = target }
-                if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = target }
+                existing[payment.id] = payment
+                if let ref = payment.importedRef { importedRefOwners[ref] = .existing(payment.id) }
+                if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = .existing(payment.id) }
             }
             for (code, owner) in lookup.backOfficeCodeOwners { backOfficeCodeOwners[code] = .existing(owner) }
             for order in lookup.orders {
@@ -150,14 +149,25 @@ public enum PaymentUpsertPlanner {
             }
         }
 
+        func payment(_ target: PaymentUpsertPlan.Target, in plan: PaymentUpsertPlan) -> Payment? {
+            switch target {
+            case .existing(let id):
+                if let index = updateIndex[id], case .update(let payment) = plan.writes[index] { return payment }
+                return existing[id]
+            case .pending(let index):
+                guard case .insert(let payment) = plan.writes[index] else { return nil }
+                return payment
+            }
+        }
+
         mutating func apply(
             _ changes: PaymentChanges, now: UTCDateTime, nextNumber: Int64, plan: inout PaymentUpsertPlan
         ) throws -> PaymentUpsertPlan.Target {
             let order = try resolveOrder(changes)
             if let id = changes.paymentId {
-                let target = PaymentUpsertPlan.Target.existing(id)
                 // Cin7's own answer for a payment to update that does not exist.
-                guard current[target] != nil else { throw LineFault("Failed") }
+                guard existing[id] != nil else { throw LineFault("Failed") }
+                let target = PaymentUpsertPlan.Target.existing(id)
                 try update(target, with: changes, order: order, plan: &plan)
                 return target
             }
@@ -175,53 +185,53 @@ public enum PaymentUpsertPlanner {
                 createdDate: created, amount: amount, date: created)
             payment.apply(changes)
             let target = PaymentUpsertPlan.Target.pending(plan.writes.count)
-            try claimKeys(of: payment, for: target)
+            try claimKeys(of: payment, replacing: nil, for: target)
             plan.writes.append(.insert(payment))
             plan.numbersUsed += 1
-            writeIndex[target] = plan.writes.count - 1
-            current[target] = payment
             return target
         }
 
         private mutating func update(
             _ target: PaymentUpsertPlan.Target, with changes: PaymentChanges, order: Order?, plan: inout PaymentUpsertPlan
         ) throws {
-            guard var payment = current[target] else { throw LineFault("Failed") }
-            guard payment.lifeCycleState != .cancelled else {
-                throw LineFault("payment \(payment.id) is CANCELLED and cannot change")
+            guard let old = payment(target, in: plan) else { throw LineFault("Failed") }
+            guard old.lifeCycleState != .cancelled else {
+                throw LineFault("payment \(old.id) is CANCELLED and cannot change")
             }
+            var payment = old
             payment.apply(changes)
             if let order {
                 payment.orderId = order.id
                 payment.orderRef = order.ref
             }
-            try claimKeys(of: payment, for: target)
-            current[target] = payment
-            if let index = writeIndex[target] {
-                switch plan.writes[index] {
-                case .insert: plan.writes[index] = .insert(payment)
-                case .update: plan.writes[index] = .update(payment)
+            try claimKeys(of: payment, replacing: old, for: target)
+            switch target {
+            case .pending(let index):
+                plan.writes[index] = .insert(payment)
+            case .existing(let id):
+                if let index = updateIndex[id] {
+                    plan.writes[index] = .update(payment)
+                } else {
+                    updateIndex[id] = plan.writes.count
+                    plan.writes.append(.update(payment))
                 }
-            } else {
-                writeIndex[target] = plan.writes.count
-                plan.writes.append(.update(payment))
             }
         }
 
         /// PaymentImportedRef and BackOfficeCode are unique per account.
-        private mutating func claimKeys(of payment: Payment, for target: PaymentUpsertPlan.Target) throws {
+        private mutating func claimKeys(of payment: Payment, replacing old: Payment?, for target: PaymentUpsertPlan.Target) throws {
             if let ref = payment.importedRef, let owner = importedRefOwners[ref], owner != target {
                 throw LineFault("PaymentImportedRef '\(ref)' belongs to another payment\(describe(owner))")
             }
             if let code = payment.backOfficeCode, let owner = backOfficeCodeOwners[code], owner != target {
                 throw LineFault("BackOfficeCode '\(code)' belongs to another payment\(describe(owner))")
             }
-            if let old = current[target] {
+            if let old {
                 if let ref = old.importedRef, ref != payment.importedRef { importedRefOwners[ref] = nil }
                 if let code = old.backOfficeCode, code != payment.backOfficeCode { backOfficeCodeOwners[code] = nil }
             }
-            if let ref = payment.importedRef { importedRefOwners[ref] = target }
-            if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = target }
+            if let ref = payment.importedRef, ref != old?.importedRef { importedRefOwners[ref] = target }
+            if let code = payment.backOfficeCode, code != old?.backOfficeCode { backOfficeCodeOwners[code] = target }
         }
 
         private func describe(_ target: PaymentUpsertPlan.Target) -> String {
