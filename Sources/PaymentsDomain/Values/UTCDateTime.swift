@@ -13,13 +13,15 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
     public let second: Int
 
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) throws(DomainError) {
-        guard (1...9999).contains(year), (1...12).contains(month),
-              (1...Self.daysIn(month: month, year: year)).contains(day),
-              (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
-        else {
+        guard Self.exists(year, month, day, hour, minute, second) else {
             throw DomainError(.validation, "date \(year)-\(month)-\(day) \(hour):\(minute):\(second) does not exist")
         }
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+    }
+
+    private static func exists(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int) -> Bool {
+        (1...9999).contains(year) && (1...12).contains(month) && (1...daysIn(month: month, year: year)).contains(day)
+            && (0...23).contains(hour) && (0...59).contains(minute) && (0...59).contains(second)
     }
 
     public init(parsing text: some StringProtocol) throws(DomainError) {
@@ -29,7 +31,10 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
         guard let (year, month, day, hour, minute, second) = parsed else {
             throw DomainError(.validation, "date '\(text)' is not yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-ddTHH:mm:ss")
         }
-        try self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard Self.exists(year, month, day, hour, minute, second) else {
+            throw DomainError(.validation, "date '\(text)' does not exist")
+        }
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
     }
 
     private static func parse(_ start: DigitReader) -> (Int, Int, Int, Int, Int, Int)? {

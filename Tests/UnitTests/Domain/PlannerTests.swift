@@ -63,6 +63,27 @@ struct PlannerTests {
         #expect(results[0].paymentId == 999, "a refused line echoes what it gave")
     }
 
+    @Test("every writable column validates its cell", arguments: [
+        ("PaymentId", "abc", "PaymentId (column 1): 'abc' is not an id"),
+        ("PaymentId", "-5", "PaymentId (column 1): '-5' is not an id"),
+        ("OrderId", "1.5", "OrderId (column 1): '1.5' is not an id"),
+        ("CreatedDate", "2013-02-30", "CreatedDate (column 1): date '2013-02-30' does not exist"),
+        ("Active", "yes", "Active (column 1): Active 'yes' must be 0 or 1"),
+        ("Direction", "0", "Direction (column 1): Direction '0' must be 1 (receive) or -1 (pay/refund)"),
+        ("Amount", "\"1,5\"", "Amount (column 1): amount '1,5' is not a decimal number such as 123.50"),
+        ("Date", "tomorrow", "Date (column 1): date 'tomorrow' is not yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-ddTHH:mm:ss"),
+        ("TransactionAuthorized", "2", "TransactionAuthorized (column 1): TransactionAuthorized '2' must be 0 or 1"),
+        ("PaymentImportedRef", String(repeating: "r", count: 256), "PaymentImportedRef (column 1): longer than 255 bytes"),
+        ("OrderRef", String(repeating: "o", count: 256), "OrderRef (column 1): longer than 255 bytes"),
+        ("Method", String(repeating: "m", count: 256), "Method (column 1): longer than 255 bytes"),
+        ("TransactionRef", String(repeating: "t", count: 256), "TransactionRef (column 1): longer than 255 bytes"),
+        ("BackOfficeCode", String(repeating: "b", count: 256), "BackOfficeCode (column 1): longer than 255 bytes"),
+    ])
+    func fieldValidation(column: String, cell: String, message: String) throws {
+        let input = try lines("\(column)\n\(cell)\n")
+        #expect(input[0].error == "line 2: \(message)")
+    }
+
     @Test("a NUL character in a text cell refuses the line in every store")
     func nulCharacter() throws {
         let input = try lines("OrderRef,PaymentImportedRef,Amount,Comments\nRef123,R1,1,\"a\u{0}b\"\nRef123,R2,1,fine\n")
