@@ -107,7 +107,7 @@ let package = Package(
             dependencies: [
                 "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),
         .testTarget(
             name: "IntegrationTests",

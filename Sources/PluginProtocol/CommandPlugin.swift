@@ -1,6 +1,125 @@
+import Foundation
+import PaymentsDomain
+
 /// A handler for one command name. A plugin sees the payments domain and this protocol,
-/// never Kafka.
+/// never Kafka: it turns a body into work for the store and the store's outcome into a reply.
 public protocol CommandPlugin: Sendable {
     /// The value of the `command` header this plugin handles.
     static var command: String { get }
+
+    /// Who is asking. Cin7-style commands carry `apiid` and `apikey` headers (the default);
+    /// CancelPayment carries a token in its JSON body.
+    func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials
+
+    /// What the command asks of the store, or why it cannot run.
+    func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork
+
+    /// The reply to a write, recorded with its effects. `request` is the command it answers.
+    func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply
+
+    /// The reply to a read (GetPayments).
+    func reply(to payments: [Payment], query: PaymentQuery) -> StoredReply
+
+    /// The reply of a command that cannot run at all.
+    func errorReply(_ error: DomainError) -> StoredReply
+}
+
+/// A command as the runtime hands it over: its body and headers (names lower-case).
+public struct CommandRequest: Sendable {
+    public var body: [UInt8]
+    public var headers: [String: String]
+    public var limits: CommandLimits
+
+    public init(body: [UInt8], headers: [String: String] = [:], limits: CommandLimits = CommandLimits()) {
+        self.body = body
+        self.headers = headers
+        self.limits = limits
+    }
+}
+
+public struct CommandLimits: Sendable, Hashable {
+    public var csv: CSVLimits
+    public var query: QueryLimits
+
+    public init(csv: CSVLimits = CSVLimits(), query: QueryLimits = QueryLimits()) {
+        self.csv = csv
+        self.query = query
+    }
+}
+
+public enum Credentials: Sendable, Hashable {
+    case apiKey(apiId: String, apiKey: String)
+    case token(String)
+}
+
+public enum PluginWork: Sendable {
+    /// Effects, applied once per idempotency key.
+    case write(StoreOperation)
+    /// A read-only query, never recorded.
+    case read(PaymentQuery)
+}
+
+public enum ReplyStatus: String, Sendable {
+    case ok, partial, error
+}
+
+extension CommandPlugin {
+    /// Cin7-style: the `apiid` and `apikey` headers.
+    public func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials {
+        guard let apiId = request.headers["apiid"], let apiKey = request.headers["apikey"], !apiId.isEmpty, !apiKey.isEmpty else {
+            throw DomainError(.unauthorized, "\(Self.command) needs the apiid and apikey headers")
+        }
+        return .apiKey(apiId: apiId, apiKey: apiKey)
+    }
+
+    public func reply(to payments: [Payment], query: PaymentQuery) -> StoredReply {
+        errorReply(DomainError(.internal, "\(Self.command) does not read"))
+    }
+
+    /// Cin7-style: `{"code":"...","message":"..."}`.
+    public func errorReply(_ error: DomainError) -> StoredReply {
+        StoredReply(
+            status: ReplyStatus.error.rawValue, contentType: "application/json",
+            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8))
+    }
+
+    /// A CSV body as text, refusing what is not UTF-8.
+    public func csvDocument(_ request: CommandRequest) throws(DomainError) -> CSVDocument {
+        try CSVReader.read(request.body, limits: request.limits.csv)
+    }
+
+    /// A CSV reply: `partial` when any line failed.
+    public func csvReply(header: [String], rows: [[String?]], anyLineFailed: Bool = false) -> StoredReply {
+        var writer = CSVWriter(header: header)
+        for row in rows { writer.writeRecord(row) }
+        return StoredReply(status: (anyLineFailed ? ReplyStatus.partial : .ok).rawValue, contentType: "text/csv", body: writer.bytes)
+    }
+
+    /// The URL-query body of GetPayments and DeletePayments.
+    public func urlQuery(_ request: CommandRequest) throws(DomainError) -> String {
+        guard let text = String(validating: request.body, as: UTF8.self) else {
+            throw DomainError(.malformed, "the body is not UTF-8 text")
+        }
+        return text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
+    }
+}
+
+/// JSON text for hand-built replies, where the field order and number format matter.
+public enum JSONText {
+    public static func string(_ value: String?) -> String {
+        guard let value else { return "null" }
+        var text = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20: text += String(format: "\\u%04x", scalar.value)
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        return text + "\""
+    }
 }

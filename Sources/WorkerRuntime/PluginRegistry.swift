@@ -1,17 +1,26 @@
 @_exported import PluginProtocol
 
-/// Maps a `command` header to the plugin that handles it; a name with no enabled plugin is
-/// `UNKNOWN_COMMAND`.
+/// Maps a `command` header to the enabled plugin that handles it; a name with no enabled
+/// plugin is `UNKNOWN_COMMAND`.
 public struct PluginRegistry: Sendable {
-    private var plugins: [String: any CommandPlugin.Type] = [:]
+    private var plugins: [String: any CommandPlugin] = [:]
 
     public init() {}
 
-    public mutating func register(_ plugin: any CommandPlugin.Type) {
-        plugins[plugin.command] = plugin
+    public init(_ plugins: [any CommandPlugin]) {
+        for plugin in plugins { register(plugin) }
     }
 
-    public func plugin(for command: String) -> (any CommandPlugin.Type)? {
+    public mutating func register(_ plugin: any CommandPlugin) {
+        plugins[type(of: plugin).command] = plugin
+    }
+
+    /// Disables a command: it is then `UNKNOWN_COMMAND`.
+    public mutating func disable(_ command: String) {
+        plugins[command] = nil
+    }
+
+    public func plugin(for command: String) -> (any CommandPlugin)? {
         plugins[command]
     }
 
