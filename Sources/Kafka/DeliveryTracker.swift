@@ -5,7 +5,8 @@ import Synchronization
 /// an id as its opaque; the one delivery-report callback, on the producer's poll thread,
 /// resumes the sender. Thousands of messages can be in flight with no thread per message.
 final class DeliveryTracker: Sendable {
-    typealias Continuation = CheckedContinuation<KafkaDeliveryReport, any Error>
+    /// Called once with the broker's answer for one message.
+    typealias Continuation = @Sendable (Result<KafkaDeliveryReport, any Error>) -> Void
 
     struct StateMachine {
         private var nextID: UInt = 1
@@ -21,7 +22,7 @@ final class DeliveryTracker: Sendable {
             case failClosed
         }
 
-        mutating func register(_ continuation: Continuation) -> RegisterAction {
+        mutating func register(_ continuation: @escaping Continuation) -> RegisterAction {
             guard !closed else { return .failClosed }
             let id = nextID
             nextID &+= 1
@@ -68,7 +69,7 @@ final class DeliveryTracker: Sendable {
 
     private let state = Mutex(StateMachine())
 
-    func register(_ continuation: Continuation) -> StateMachine.RegisterAction {
+    func register(_ continuation: @escaping Continuation) -> StateMachine.RegisterAction {
         state.withLock { $0.register(continuation) }
     }
 
@@ -98,17 +99,15 @@ final class DeliveryTracker: Sendable {
         guard let continuation = action.continuation else { return }
         let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            continuation.resume(returning: KafkaDeliveryReport(
-                topic: topic, partition: message.partition, offset: message.offset))
+            continuation(.success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset)))
         } else {
-            continuation.resume(throwing: KafkaError(
-                code: .delivery, responseError: message.err, context: "delivery to \(topic) failed"))
+            continuation(.failure(KafkaError(code: .delivery, responseError: message.err, context: "delivery to \(topic) failed")))
         }
     }
 
     func failAll(with error: KafkaError) {
         let (pending, waiters) = state.withLock { $0.close() }
-        for continuation in pending { continuation.resume(throwing: error) }
+        for continuation in pending { continuation(.failure(error)) }
         for waiter in waiters { waiter.resume() }
     }
 }

@@ -48,39 +48,38 @@ public final class KafkaProducer: Sendable {
     /// Throws a `KafkaError` with code `.delivery` when librdkafka gave up on it.
     @discardableResult
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
+        try await sendAll([message])[0]
+    }
+
+    /// Hands every message to librdkafka in order (so those of one partition are written in
+    /// this order), then returns when the broker has acknowledged them all. Throws the first
+    /// delivery error once every message has its answer.
+    public func sendAll(_ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
+        guard !messages.isEmpty else { return [] }
+        let batch = DeliveryBatch(count: messages.count)
+        for (index, message) in messages.enumerated() {
+            try await enqueue(message) { batch.complete(index, $0) }
+        }
+        return try await batch.reports()
+    }
+
+    /// Enqueues one message, waiting while librdkafka's local queue is full.
+    private func enqueue(_ message: KafkaProducerMessage, completion: @escaping DeliveryTracker.Continuation) async throws {
         while true {
-            do {
-                return try await withCheckedThrowingContinuation { continuation in
-                    enqueue(message, continuation)
-                }
-            } catch let full as QueueFull {
-                // librdkafka's local queue is full: wait for a delivery report to make room.
-                await tracker.waitForCapacity(after: full.reportsSeen)
+            let id: UInt
+            let reportsSeen: UInt64
+            switch tracker.register(completion) {
+            case .failClosed:
+                throw KafkaError(code: .closed, message: "the producer is closed")
+            case .send(let assigned, let seen):
+                id = assigned
+                reportsSeen = seen
             }
-        }
-    }
-
-    private struct QueueFull: Error {
-        let reportsSeen: UInt64
-    }
-
-    private func enqueue(_ message: KafkaProducerMessage, _ continuation: DeliveryTracker.Continuation) {
-        let id: UInt
-        let reportsSeen: UInt64
-        switch tracker.register(continuation) {
-        case .failClosed:
-            continuation.resume(throwing: KafkaError(code: .closed, message: "the producer is closed"))
-            return
-        case .send(let assigned, let seen):
-            id = assigned
-            reportsSeen = seen
-        }
-        guard let error = produce(message, opaque: id) else { return }
-        guard let continuation = tracker.remove(id) else { return }
-        if error.librdkafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
-            continuation.resume(throwing: QueueFull(reportsSeen: reportsSeen))
-        } else {
-            continuation.resume(throwing: error)
+            guard let error = produce(message, opaque: id) else { return }
+            _ = tracker.remove(id)
+            guard error.librdkafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue else { throw error }
+            // librdkafka's local queue is full: wait for a delivery report to make room.
+            await tracker.waitForCapacity(after: reportsSeen)
         }
     }
 
@@ -150,4 +149,53 @@ public final class KafkaProducer: Sendable {
 func withOptionalBytes<Result>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
     guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
     return bytes.withUnsafeBytes(body)
+}
+
+/// The answers for one `sendAll`, gathered as they come on the poll thread.
+private final class DeliveryBatch: Sendable {
+    private struct State {
+        var results: [Result<KafkaDeliveryReport, any Error>?]
+        var remaining: Int
+        var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+    }
+
+    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, any Error>) {
+        let finished: (CheckedContinuation<[KafkaDeliveryReport], any Error>, [Result<KafkaDeliveryReport, any Error>?])? = state.withLock { state in
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.results)
+        }
+        if let (waiter, results) = finished { waiter.resume(with: Self.outcome(results)) }
+    }
+
+    func reports() async throws -> [KafkaDeliveryReport] {
+        try await withCheckedThrowingContinuation { waiter in
+            let done: [Result<KafkaDeliveryReport, any Error>?]? = state.withLock { state in
+                guard state.remaining > 0 else { return state.results }
+                state.waiter = waiter
+                return nil
+            }
+            if let done { waiter.resume(with: Self.outcome(done)) }
+        }
+    }
+
+    private static func outcome(_ results: [Result<KafkaDeliveryReport, any Error>?]) -> Result<[KafkaDeliveryReport], any Error> {
+        var reports: [KafkaDeliveryReport] = []
+        for result in results {
+            switch result {
+            case .success(let report): reports.append(report)
+            case .failure(let error): return .failure(error)
+            case nil: return .failure(KafkaError(code: .delivery, message: "a message had no delivery report"))
+            }
+        }
+        return .success(reports)
+    }
 }

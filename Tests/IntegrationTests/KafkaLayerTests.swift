@@ -353,12 +353,7 @@ func makeProducer(bootstrapServers: String, errorHandler: (@Sendable (KafkaError
     )
 }
 
-/// Sends every message at once and returns the broker's acknowledgements.
+/// Sends every message at once, in order, and returns the broker's acknowledgements.
 func sendAll(_ producer: KafkaProducer, _ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
-    try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
-        for message in messages {
-            group.addTask { try await producer.send(message) }
-        }
-        return try await group.reduce(into: []) { $0.append($1) }
-    }
+    try await producer.sendAll(messages)
 }

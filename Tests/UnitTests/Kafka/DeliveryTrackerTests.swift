@@ -19,7 +19,7 @@ struct DeliveryTrackerTests {
         let tracker = DeliveryTracker()
         let error = await #expect(throws: KafkaError.self) {
             try await withCheckedThrowingContinuation { continuation in
-                guard case .send = tracker.register(continuation) else {
+                guard case .send = tracker.register({ continuation.resume(with: $0) }) else {
                     continuation.resume(throwing: KafkaError(code: .produce, message: "not registered"))
                     return
                 }
@@ -31,7 +31,7 @@ struct DeliveryTrackerTests {
         #expect(tracker.inFlight == 0)
         let refused = await #expect(throws: KafkaError.self) {
             try await withCheckedThrowingContinuation { continuation in
-                if case .failClosed = tracker.register(continuation) {
+                if case .failClosed = tracker.register({ continuation.resume(with: $0) }) {
                     continuation.resume(throwing: KafkaError(code: .closed, message: "refused"))
                 }
             } as KafkaDeliveryReport
