@@ -76,7 +76,9 @@ let package = Package(
                 "Kafka",
                 "PaymentsDomain",
                 "PluginProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

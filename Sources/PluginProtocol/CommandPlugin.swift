@@ -76,11 +76,8 @@ extension CommandPlugin {
         errorReply(DomainError(.internal, "\(Self.command) does not read"))
     }
 
-    /// Cin7-style: `{"code":"...","message":"..."}`.
     public func errorReply(_ error: DomainError) -> StoredReply {
-        StoredReply(
-            status: ReplyStatus.error.rawValue, contentType: "application/json",
-            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8))
+        .cin7Error(error)
     }
 
     /// A CSV body as text, refusing what is not UTF-8.
@@ -101,6 +98,15 @@ extension CommandPlugin {
             throw DomainError(.malformed, "the body is not UTF-8 text")
         }
         return text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
+    }
+}
+
+extension StoredReply {
+    /// The error reply of the Cin7-style commands: `{"code":"...","message":"..."}`.
+    public static func cin7Error(_ error: DomainError) -> StoredReply {
+        StoredReply(
+            status: ReplyStatus.error.rawValue, contentType: "application/json",
+            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8))
     }
 }
 

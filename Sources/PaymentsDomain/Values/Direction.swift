@@ -13,7 +13,7 @@ public enum Direction: Int, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// Cin7's 0/1 flags (Active, TransactionAuthorized).
-public enum Flag {
+public enum ZeroOneFlag {
     public static func parse(_ text: some StringProtocol, field: String) throws(DomainError) -> Bool {
         switch text {
         case "1": return true

@@ -53,6 +53,13 @@ final class ChildProcess: Sendable {
         return String(text.prefix { $0 != "\n" })
     }
 
+    /// Waits until standard error has said `text`: how a test knows a process is ready.
+    func waitForStandardError(containing text: String, timeout: Duration = .seconds(60)) async throws {
+        try await stderrChunks.wait(for: "'\(text)' on standard error", timeout: timeout) { chunks in
+            String(decoding: chunks.reduce(Data(), +), as: UTF8.self).contains(text)
+        }
+    }
+
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }

@@ -1,0 +1,200 @@
+import Crypto
+import Foundation
+import Kafka
+import Logging
+import PaymentsDomain
+
+/// Turns one partition's commands, in order, into what must be published for them:
+/// decode, authenticate, dispatch to the plugin, apply through the store (consecutive writes
+/// in one transaction), and build replies, error events and DLQ copies.
+struct CommandHandler: Sendable {
+    let registry: PluginRegistry
+    let accounts: AccountDirectory
+    let store: any PaymentStore
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics) }
+
+    private struct Write {
+        let command: StoreCommand
+        let envelope: CommandEnvelope
+        let name: String
+        let plugin: any CommandPlugin
+    }
+
+    private enum Step {
+        case publish([KafkaProducerMessage])
+        case write(Write)
+        case read(PaymentQuery, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
+    }
+
+    func handle(_ messages: [KafkaConsumerMessage]) async -> [KafkaProducerMessage] {
+        var outgoing: [KafkaProducerMessage] = []
+        var writes: [Write] = []
+        for message in messages {
+            switch prepare(CommandEnvelope(message)) {
+            case .publish(let messages):
+                await apply(&writes, into: &outgoing)
+                outgoing += messages
+            case .write(let write):
+                writes.append(write)
+                if writes.count >= configuration.maxCommandsPerTransaction { await apply(&writes, into: &outgoing) }
+            case .read(let query, let account, let envelope, let name, let plugin):
+                // A read sees every write before it in the partition.
+                await apply(&writes, into: &outgoing)
+                switch await withRetries({ try await store.payments(account: account, matching: query) }) {
+                case .success(let payments):
+                    outgoing += publish(plugin.reply(to: payments, query: query), for: envelope, name: name, replayed: false)
+                case .failure(let failure):
+                    outgoing += giveUp(envelope, name: name, plugin: plugin, failure)
+                }
+            }
+        }
+        await apply(&writes, into: &outgoing)
+        return outgoing
+    }
+
+    private func prepare(_ envelope: CommandEnvelope) -> Step {
+        guard let name = envelope.command else {
+            return .publish(poison(envelope, name: nil, DomainError(.malformed, "the message has no command header")))
+        }
+        let body = envelope.message.value ?? []
+        guard body.count <= configuration.maxMessageBytes else {
+            return .publish(poison(envelope, name: name, DomainError(
+                .tooLarge, "the body is \(body.count) bytes; the limit is \(configuration.maxMessageBytes)")))
+        }
+        guard body.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) != nil }) else {
+            return .publish(poison(envelope, name: name, DomainError(.malformed, "the body is not UTF-8 text")))
+        }
+        let plugin = registry.plugin(for: name)
+        guard envelope.idempotencyKey.count <= 255 else {
+            return .publish(refuse(envelope, name: name, plugin: plugin, DomainError(.malformed, "the idempotency-key header is longer than 255 characters")))
+        }
+        guard let plugin else {
+            return .publish(refuse(envelope, name: name, plugin: nil, DomainError(
+                .unknownCommand, "unknown command '\(name)'; the commands are \(registry.commands.joined(separator: ", "))")))
+        }
+        let request = CommandRequest(body: body, headers: envelope.headers, limits: configuration.limits)
+        do {
+            guard let account = accounts.authenticate(try plugin.credentials(request)) else {
+                throw DomainError(.unauthorized, "the credentials are not valid for \(name)")
+            }
+            let epochSeconds = Int64(Date().timeIntervalSince1970)
+            switch try plugin.decode(request, account: account) {
+            case .write(let operation):
+                let command = StoreCommand(
+                    account: account.apiId, idempotencyKey: envelope.idempotencyKey,
+                    fingerprint: Self.fingerprint(command: name, body: body), operation: operation,
+                    now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds
+                ) { outcome in plugin.reply(to: outcome, request: request) }
+                return .write(Write(command: command, envelope: envelope, name: name, plugin: plugin))
+            case .read(let query):
+                return .read(query, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
+            }
+        } catch let error as DomainError {
+            return .publish(refuse(envelope, name: name, plugin: plugin, error))
+        } catch {
+            return .publish(refuse(envelope, name: name, plugin: plugin, DomainError(.internal, "the command could not be read")))
+        }
+    }
+
+    /// Applies the pending writes in one transaction and appends their replies.
+    private func apply(_ writes: inout [Write], into outgoing: inout [KafkaProducerMessage]) async {
+        guard !writes.isEmpty else { return }
+        defer { writes = [] }
+        let commands = writes.map(\.command)
+        switch await withRetries({ try await store.execute(commands) }) {
+        case .success(let outcomes):
+            for (write, outcome) in zip(writes, outcomes) {
+                switch outcome {
+                case .applied(let reply):
+                    outgoing += publish(reply, for: write.envelope, name: write.name, replayed: false)
+                case .replayed(let reply):
+                    outgoing += publish(reply, for: write.envelope, name: write.name, replayed: true)
+                case .conflict:
+                    outgoing += refuse(write.envelope, name: write.name, plugin: write.plugin, DomainError(
+                        .idempotencyConflict,
+                        "idempotency key '\(write.envelope.idempotencyKey)' was used for another command; nothing was done"))
+                }
+            }
+        case .failure(let failure):
+            for write in writes { outgoing += giveUp(write.envelope, name: write.name, plugin: write.plugin, failure) }
+        }
+    }
+
+    /// The reply, and an error event when its status is `error`.
+    private func publish(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
+        var messages = [events.reply(to: envelope, command: name, reply: reply, replayed: replayed)]
+        if reply.status == ReplyStatus.error.rawValue {
+            messages.append(events.errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
+        }
+        return messages
+    }
+
+    /// Bad input: an error reply and an error event, never a retry.
+    private func refuse(_ envelope: CommandEnvelope, name: String, plugin: (any CommandPlugin)?, _ error: DomainError) -> [KafkaProducerMessage] {
+        logger.info("command refused", metadata: metadata(envelope, name, error))
+        let reply = plugin?.errorReply(error) ?? .cin7Error(error)
+        return [events.reply(to: envelope, command: name, reply: reply, replayed: false),
+                events.errorEvent(for: envelope, command: name, error: error)]
+    }
+
+    /// Poison: a DLQ copy, an error event, and a reply only when the client can match it.
+    private func poison(_ envelope: CommandEnvelope, name: String?, _ error: DomainError) -> [KafkaProducerMessage] {
+        logger.warning("poison message", metadata: metadata(envelope, name, error))
+        var messages = [events.dlqCopy(of: envelope), events.errorEvent(for: envelope, command: name, error: error)]
+        if envelope.isMatchable {
+            let reply = name.flatMap { registry.plugin(for: $0) }?.errorReply(error) ?? .cin7Error(error)
+            messages.append(events.reply(to: envelope, command: name ?? "", reply: reply, replayed: false))
+        }
+        return messages
+    }
+
+    /// Transient failures outlasted the retry budget (or the store failed for good): the DLQ.
+    private func giveUp(_ envelope: CommandEnvelope, name: String, plugin: any CommandPlugin, _ failure: StoreError) -> [KafkaProducerMessage] {
+        let error = DomainError(.internal, "the store could not take the command (\(failure.message)); it is in \(configuration.topics.dlq)")
+        logger.error("command sent to the DLQ", metadata: metadata(envelope, name, error))
+        return [events.reply(to: envelope, command: name, reply: plugin.errorReply(error), replayed: false),
+                events.errorEvent(for: envelope, command: name, error: error),
+                events.dlqCopy(of: envelope)]
+    }
+
+    private func withRetries<Result: Sendable>(_ body: () async throws -> Result) async -> Swift.Result<Result, StoreError> {
+        var attempt = 1
+        while true {
+            do {
+                return .success(try await body())
+            } catch let error as StoreError where error.isTransient && attempt < configuration.retry.attempts {
+                let backoff = configuration.retry.backoff(afterAttempt: attempt)
+                logger.warning("store busy or down, retrying", metadata: [
+                    "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
+                ])
+                try? await Task.sleep(for: backoff)
+                attempt += 1
+            } catch let error as StoreError {
+                return .failure(error)
+            } catch {
+                return .failure(StoreError("\(error)", isTransient: false))
+            }
+        }
+    }
+
+    private func metadata(_ envelope: CommandEnvelope, _ name: String?, _ error: DomainError) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "command": "\(name ?? "-")", "partition": "\(envelope.message.partition)", "offset": "\(envelope.message.offset)",
+            "idempotency_key": "\(envelope.idempotencyKey)", "code": "\(error.code)", "reason": "\(error.message)",
+        ]
+        if let correlationId = envelope.correlationId { metadata["correlation_id"] = "\(correlationId)" }
+        return metadata
+    }
+
+    /// SHA-256 of the command name and the body: same key, same fingerprint, same command.
+    static func fingerprint(command: String, body: [UInt8]) -> [UInt8] {
+        var hash = SHA256()
+        hash.update(data: Array(command.utf8))
+        hash.update(data: [0])
+        hash.update(data: body)
+        return Array(hash.finalize())
+    }
+}

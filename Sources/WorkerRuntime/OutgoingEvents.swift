@@ -1,0 +1,58 @@
+import Foundation
+import Kafka
+import PaymentsDomain
+
+/// Builds what the worker publishes: replies, error events and DLQ copies (DESIGN.md §2, §4).
+struct OutgoingEvents: Sendable {
+    let topics: WorkerConfiguration.Topics
+
+    /// The reply on the results topic, keyed like the command.
+    func reply(to envelope: CommandEnvelope, command: String, reply: StoredReply, replayed: Bool) -> KafkaProducerMessage {
+        var headers = [
+            KafkaHeader(name: "command", string: command),
+            KafkaHeader(name: "status", string: reply.status),
+            KafkaHeader(name: "idempotency-key", string: envelope.idempotencyKey),
+        ]
+        if let correlationId = envelope.correlationId { headers.append(KafkaHeader(name: "correlation-id", string: correlationId)) }
+        headers += [
+            KafkaHeader(name: "source", string: envelope.source),
+            KafkaHeader(name: "replayed", string: replayed ? "true" : "false"),
+            KafkaHeader(name: "content-type", string: reply.contentType),
+        ]
+        return KafkaProducerMessage(topic: topics.results, key: envelope.message.key, value: reply.body, headers: headers)
+    }
+
+    /// The error event for a reply whose status is `error`, or for a poison message.
+    func errorEvent(for envelope: CommandEnvelope, command: String?, error: DomainError, at time: Date = Date()) -> KafkaProducerMessage {
+        let message = envelope.message
+        let body = """
+            {"code":\(JSONText.string(error.code.rawValue)),"message":\(JSONText.string(error.message)),\
+            "command":\(JSONText.string(command)),"idempotency_key":\(JSONText.string(envelope.idempotencyKey)),\
+            "correlation_id":\(JSONText.string(envelope.correlationId)),\
+            "source":{"topic":\(JSONText.string(message.topic)),"partition":\(message.partition),"offset":\(message.offset)},\
+            "at":\(JSONText.string(Self.timestamp(time)))}
+            """
+        return KafkaProducerMessage(
+            topic: topics.errors, key: message.key, value: Array(body.utf8),
+            headers: [KafkaHeader(name: "content-type", string: "application/json")])
+    }
+
+    /// The original message, unchanged.
+    func dlqCopy(of envelope: CommandEnvelope) -> KafkaProducerMessage {
+        let message = envelope.message
+        return KafkaProducerMessage(topic: topics.dlq, key: message.key, value: message.value, headers: message.headers)
+    }
+
+    /// The code and message a recorded error reply carries, for the error event of a replay.
+    static func error(in reply: StoredReply) -> DomainError {
+        let fallback = DomainError(.internal, "a recorded error reply")
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else { return fallback }
+        let fields = (object["status"] as? [String: Any]) ?? object
+        guard let code = fields["code"] as? String else { return fallback }
+        return DomainError(DomainError.Code(rawValue: code), fields["message"] as? String ?? "")
+    }
+
+    static func timestamp(_ time: Date) -> String {
+        UTCDateTime(secondsSince1970: Int64(time.timeIntervalSince1970)).crm + "Z"
+    }
+}

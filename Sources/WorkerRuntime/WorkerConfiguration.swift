@@ -1,0 +1,45 @@
+import Kafka
+import PaymentsDomain
+
+/// What the worker needs to run, besides its store and accounts.
+public struct WorkerConfiguration: Sendable {
+    public struct Topics: Sendable {
+        public var commands = "payments.commands"
+        public var results = "payments.results"
+        public var errors = "payments.errors"
+        public var dlq = "payments.dlq"
+
+        public init() {}
+    }
+
+    /// Exponential backoff for transient failures; past `attempts`, the DLQ.
+    public struct RetryPolicy: Sendable {
+        public var attempts = 5
+        public var initialBackoff: Duration = .milliseconds(100)
+        public var maxBackoff: Duration = .seconds(5)
+
+        public init() {}
+
+        func backoff(afterAttempt attempt: Int) -> Duration {
+            let factor = 1 << min(attempt - 1, 20)
+            return min(initialBackoff * factor, maxBackoff)
+        }
+    }
+
+    public var kafka: KafkaConfiguration
+    public var groupID = "payment-worker"
+    public var topics = Topics()
+    public var retry = RetryPolicy()
+    public var limits = CommandLimits()
+    /// Messages over this many bytes are poison.
+    public var maxMessageBytes = 16 << 20
+    /// Consecutive writes of one partition applied in one store transaction, at most.
+    public var maxCommandsPerTransaction = 200
+    public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
+    /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).
+    public var shutdownTimeout: Duration = .seconds(30)
+
+    public init(kafka: KafkaConfiguration) {
+        self.kafka = kafka
+    }
+}

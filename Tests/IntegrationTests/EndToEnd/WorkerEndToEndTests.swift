@@ -1,0 +1,174 @@
+import Foundation
+import Kafka
+import Testing
+
+/// The worker as users meet it: real `broker` and `run` processes, commands in, replies out.
+@Suite("Worker end to end", .serialized, .timeLimit(.minutes(5)))
+struct WorkerEndToEndTests {
+    static let seedInsert = """
+        OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef
+        Ref123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789
+        """
+    static let seedCancel = """
+        {
+        	"token": "B8D7A12E9F91AFADE914B7330AFD08CB",
+        	"payment_identifier":{"reference_number":"Ref456"},
+        	"type_identifier":{"name":"Payment Cancellation"},
+        	"category_identifier":{"name":"Cancellation Because of Mistake"},
+        }
+        """
+
+    @Test("the seed examples give the seed's responses, ids and dates aside")
+    func seedExamples() async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            let orders = try await harness.send("UpdateOrders", "OrderRef\nRef124\n")
+            #expect(orders.status == "ok")
+            #expect(orders.body.hasPrefix("LineId,OrderId,OrderRef,Errors\n1,"))
+
+            let insert = try await harness.send("UpdatePayments", Self.seedInsert)
+            #expect(insert.status == "ok")
+            #expect(insert.body == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
+            #expect(insert.headers.string(named: "command") == "UpdatePayments")
+            #expect(insert.headers.string(named: "replayed") == "false")
+            #expect(insert.headers.string(named: "content-type") == "text/csv")
+            #expect(insert.keyString == "Ref123")
+            #expect(insert.headers.string(named: "source")?.hasPrefix("payments.commands/") == true)
+
+            let update = try await harness.send("UpdatePayments", "PaymentId,TransactionAuthorized,TransactionRef\n1001,1,ABC123456789\n")
+            #expect(update.body == insert.body)
+
+            let get = try await harness.send("GetPayments", "where=OrderRef%3D'Ref123'")
+            let rows = get.body.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            #expect(rows.first == ["PaymentId", "PaymentImportedRef", "OrderId", "OrderRef", "CreatedDate", "Active", "Method",
+                                   "Direction", "Amount", "Date", "TransactionAuthorized", "TransactionRef", "Comments"])
+            #expect(rows.count == 2)
+            var row = try #require(rows.last)
+            row[4] = "<created>"
+            #expect(row == ["1001", "Ref456", "12345", "Ref123", "<created>", "1", "Direct Credit", "1", "123.50",
+                            "2013-09-16 01:00:00", "1", "ABC123456789", ""])
+
+            let cancel = try await harness.send("CancelPayment", Self.seedCancel, headers: [:])
+            #expect(cancel.status == "ok")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(cancel.value ?? [])) as? [String: Any])
+            #expect((json["status"] as? [String: Any])?["code"] as? String == "OK")
+            let data = json["data"] as? [String: Any]
+            #expect((data?["payment"] as? [String: Any])?["reference_number"] as? String == "Ref456")
+            #expect((data?["payment"] as? [String: Any])?["life_cycle_state"] as? String == "CANCELLED")
+            #expect((data?["payment_cancellation"] as? [String: Any])?["life_cycle_state"] as? String == "POSTED")
+
+            _ = try await harness.send("UpdatePayments", "OrderRef,PaymentImportedRef,Amount\nRef123,Ref457,10\n")
+            let delete = try await harness.send("DeletePayments", "where=OrderRef%3D'Ref123'")
+            #expect(delete.body == "PaymentId,PaymentImportedRef,OrderId,OrderRef\n1001,Ref456,12345,Ref123\n1002,Ref457,12345,Ref123\n")
+            let empty = try await harness.send("GetPayments", "where=OrderRef%3D'Ref123'")
+            #expect(empty.status == "ok")
+            #expect(empty.body.isEmpty, "blank when no records")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("a command consumed again is answered replayed and creates nothing; another body under its key conflicts")
+    func idempotency() async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            var headers = WorkerHarness.seedCredentials
+            headers["idempotency-key"] = "import-42"
+            let first = try await harness.send("UpdatePayments", Self.seedInsert, headers: headers)
+            let again = try await harness.send("UpdatePayments", Self.seedInsert, headers: headers)
+            #expect(again.headers.string(named: "replayed") == "true")
+            #expect(again.body == first.body)
+            #expect(again.headers.string(named: "idempotency-key") == "import-42")
+
+            let conflict = try await harness.send("UpdatePayments", "OrderRef,PaymentImportedRef,Amount\nRef123,Other,1\n", headers: headers)
+            #expect(conflict.status == "error")
+            #expect(conflict.body.contains("\"code\":\"IDEMPOTENCY_CONFLICT\""))
+            let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef")
+            #expect(rows.body == "PaymentImportedRef\nRef456\n", "one payment, nothing from the conflicting body")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("bad input gets an error reply and an error event, and changes nothing", arguments: [
+        ("UpdatePayments", "OrderRef,Amount\nRef123,1\n", ["apiid": "123", "apikey": "nope"], "UNAUTHORIZED"),
+        ("RefundEverything", "x", WorkerHarness.seedCredentials, "UNKNOWN_COMMAND"),
+        ("UpdatePayments", "OrderRef,Colour\nRef123,red\n", WorkerHarness.seedCredentials, "MALFORMED"),
+        ("UpdatePayments", "OrderRef,Amount\n\"Ref123,1\n", WorkerHarness.seedCredentials, "MALFORMED"),
+        ("CancelPayment", "{\"token\": ", [:], "MALFORMED"),
+        ("GetPayments", "where=Amount ** 3", WorkerHarness.seedCredentials, "INVALID_QUERY"),
+    ])
+    func badInput(command: String, body: String, headers: [String: String], code: String) async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            let correlationId = UUID().uuidString
+            let reply = try await harness.send(command, body, headers: headers, correlationId: correlationId)
+            #expect(reply.status == "error")
+            #expect(reply.body.contains("\"code\":\"\(code)\""), "\(reply.body)")
+            let event = try await harness.errorEvent(for: correlationId)
+            #expect(event["code"] as? String == code)
+            #expect(event["command"] as? String == command)
+            #expect((event["source"] as? [String: Any])?["topic"] as? String == "payments.commands")
+            #expect(!((event["message"] as? String) ?? "").contains("nope"), "no secret in the event")
+            #expect(try await harness.send("GetPayments", "").body.isEmpty, "nothing changed")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("a poison message goes to the DLQ with an error event, and the partition goes on")
+    func poison() async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            let poisonId = UUID().uuidString
+            try await harness.sendRaw(nil, Array("OrderRef,Amount\nRef123,1\n".utf8), correlationId: poisonId)
+            try await harness.sendRaw("UpdatePayments", [0xFF, 0xFE, 0x00], correlationId: UUID().uuidString)
+            let after = try await harness.send("UpdatePayments", Self.seedInsert)
+            #expect(after.status == "ok", "the partition went on")
+
+            let poisonReply = try await harness.reply(to: poisonId)
+            #expect(poisonReply.body.contains("\"code\":\"MALFORMED\""))
+            let event = try await harness.errorEvent(for: poisonId)
+            #expect(event["message"] as? String == "the message has no command header")
+            let copies = try await harness.dlq.received.wait(forCount: 2, "DLQ copies")
+            #expect(copies.map(\.body).contains("OrderRef,Amount\nRef123,1\n"), "the original, unchanged")
+            #expect(copies.contains { $0.value == [0xFF, 0xFE, 0x00] })
+            #expect(copies.first?.headers.string(named: "correlation-id") == poisonId)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("SIGTERM: the worker drains, commits and exits 0")
+    func gracefulShutdown() async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            let reply = try await harness.send("UpdatePayments", Self.seedInsert)
+            #expect(reply.status == "ok")
+            harness.worker.signal(SIGTERM)
+            #expect(try await harness.worker.waitForExit(timeout: .seconds(30)) == 0)
+            #expect(harness.worker.standardError.contains("worker stopped"))
+
+            // The group's committed offsets cover the command: nothing will be handled again.
+            let checker = try TestConsumer(bootstrapServers: harness.bootstrap, group: "payment-worker", topics: ["payments.commands"])
+            let partitions = (0..<4).map { KafkaTopicPartition(topic: "payments.commands", partition: Int32($0)) }
+            let source = try #require(reply.headers.string(named: "source")?.split(separator: "/"))
+            let committed = try await checker.consumer.committedOffsets(partitions)
+            let partition = KafkaTopicPartition(topic: "payments.commands", partition: Int32(source[1]) ?? -1)
+            #expect(committed[partition] == (Int64(source[2]) ?? -1) + 1)
+            await checker.close()
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Kafka
+import Testing
+
+/// `payment-worker broker` and `payment-worker run` as real processes, and a Kafka client of
+/// the test's own that sends commands and collects replies, error events and DLQ copies.
+struct WorkerHarness {
+    let broker: ChildProcess
+    let worker: ChildProcess
+    let bootstrap: String
+    let folder: URL
+    let producer: KafkaProducer
+    let results: TestConsumer
+    let errors: TestConsumer
+    let dlq: TestConsumer
+
+    static func start(extraArguments: [String] = []) async throws -> WorkerHarness {
+        let broker = try ChildProcess(TestBinaries.paymentWorker, ["broker"])
+        let bootstrap = try await broker.firstLine()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-e2e-\(UUID().uuidString)")
+        let worker = try ChildProcess(TestBinaries.paymentWorker, [
+            "run", "--bootstrap-servers", bootstrap, "--dev", "--store", "sqlite:\(folder.path)/payments.sqlite",
+            "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
+        ] + extraArguments)
+        try await worker.waitForStandardError(containing: "partitions assigned")
+        let group = UUID().uuidString
+        return WorkerHarness(
+            broker: broker, worker: worker, bootstrap: bootstrap, folder: folder,
+            producer: try makeProducer(bootstrapServers: bootstrap),
+            results: try TestConsumer(bootstrapServers: bootstrap, group: "results-\(group)", topics: ["payments.results"]),
+            errors: try TestConsumer(bootstrapServers: bootstrap, group: "errors-\(group)", topics: ["payments.errors"]),
+            dlq: try TestConsumer(bootstrapServers: bootstrap, group: "dlq-\(group)", topics: ["payments.dlq"]))
+    }
+
+    static let seedCredentials = ["apiid": "123", "apikey": "12345"]
+
+    /// Sends one command and returns its reply.
+    @discardableResult
+    func send(
+        _ command: String?, _ body: String, headers: [String: String] = seedCredentials, key: String = "Ref123",
+        correlationId: String = UUID().uuidString
+    ) async throws -> KafkaConsumerMessage {
+        try await sendRaw(command, Array(body.utf8), headers: headers, key: key, correlationId: correlationId)
+        return try await reply(to: correlationId)
+    }
+
+    func sendRaw(_ command: String?, _ body: [UInt8], headers: [String: String] = seedCredentials, key: String = "Ref123",
+                 correlationId: String) async throws {
+        var kafkaHeaders = command.map { [KafkaHeader(name: "command", string: $0)] } ?? []
+        kafkaHeaders.append(KafkaHeader(name: "correlation-id", string: correlationId))
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { kafkaHeaders.append(KafkaHeader(name: name, string: value)) }
+        try await producer.send(KafkaProducerMessage(topic: "payments.commands", key: Array(key.utf8), value: body, headers: kafkaHeaders))
+    }
+
+    func reply(to correlationId: String) async throws -> KafkaConsumerMessage {
+        let replies = try await results.received.wait(for: "the reply to \(correlationId)") { messages in
+            messages.contains { $0.headers.string(named: "correlation-id") == correlationId }
+        }
+        return try #require(replies.first { $0.headers.string(named: "correlation-id") == correlationId })
+    }
+
+    func errorEvent(for correlationId: String) async throws -> [String: Any] {
+        let events = try await errors.received.wait(for: "the error event of \(correlationId)") { messages in
+            messages.contains { $0.valueString?.contains("\"correlation_id\":\"\(correlationId)\"") == true }
+        }
+        let event = try #require(events.first { $0.valueString?.contains("\"correlation_id\":\"\(correlationId)\"") == true })
+        return try #require(try JSONSerialization.jsonObject(with: Data(event.value ?? [])) as? [String: Any])
+    }
+
+    func stop() async {
+        await results.close()
+        await errors.close()
+        await dlq.close()
+        await producer.close()
+        worker.signal(SIGTERM)
+        _ = try? await worker.waitForExit(timeout: .seconds(30))
+        worker.kill9IfRunning()
+        broker.signal(SIGTERM)
+        _ = try? await broker.waitForExit(timeout: .seconds(10))
+        broker.kill9IfRunning()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+extension KafkaConsumerMessage {
+    var status: String? { headers.string(named: "status") }
+    var body: String { valueString ?? "" }
+}
