@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds in release mode, and runs payment-worker on its embedded
-# default: a dev Kafka broker on loopback, printed on the first line.
+# Installs what is missing, builds in release mode, and runs the worker on its embedded
+# default: a dev Kafka broker in-process (its address is the first line printed), a SQLite
+# file under ./data, and the seed examples' account. Extra arguments go to `payment-worker run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ops/setup.sh
 swift build -c release --product payment-worker
-exec .build/release/payment-worker broker "$@"
+exec .build/release/payment-worker run "$@"
