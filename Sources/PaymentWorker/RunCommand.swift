@@ -48,6 +48,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Most lines in one CSV command (PAYMENT_WORKER_MAX_LINES, default 100000).")
     var maxLines: Int?
 
+    @Option(name: .customLong("disable-command"),
+            help: "A command to turn off; it is then UNKNOWN_COMMAND (repeatable; PAYMENT_WORKER_DISABLED_COMMANDS, comma-separated).")
+    var disabledCommands: [String] = []
+
     @Option(help: "Log level (PAYMENT_WORKER_LOG_LEVEL, default info).")
     var logLevel: Logger.Level?
 
@@ -113,12 +117,18 @@ struct RunCommand: AsyncParsableCommand {
             logger.notice("dev mode: provisioned the seed examples' account (apiid 123, its apikey and CRM token) and order Ref123")
         }
 
+        var registry = PluginRegistry([
+            UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin(),
+        ])
+        let disabled = disabledCommands + (setting(nil, "DISABLED_COMMANDS")?.split(separator: ",").map(String.init) ?? [])
+        for command in disabled {
+            guard registry.plugin(for: command) != nil else {
+                throw ValidationError("--disable-command: there is no command '\(command)'; the commands are \(registry.commands.joined(separator: ", "))")
+            }
+            registry.disable(command)
+        }
         let worker = Worker(
-            configuration: configuration, store: paymentStore, accounts: AccountDirectory(accounts),
-            registry: PluginRegistry([
-                UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin(),
-            ]),
-            logger: logger)
+            configuration: configuration, store: paymentStore, accounts: AccountDirectory(accounts), registry: registry, logger: logger)
         services.append(worker)
         // Services stop in reverse order: the worker drains before the embedded broker goes.
         let group = ServiceGroup(

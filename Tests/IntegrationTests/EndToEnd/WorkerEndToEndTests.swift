@@ -94,6 +94,66 @@ struct WorkerEndToEndTests {
         await harness.stop()
     }
 
+    @Test("the same message consumed again, by a second group on the same store, is answered replayed and creates nothing")
+    func reconsumption() async throws {
+        let harness = try await WorkerHarness.start()
+        do {
+            let correlationId = UUID().uuidString
+            let first = try await harness.send("UpdatePayments", Self.seedInsert, correlationId: correlationId)
+            #expect(first.headers.string(named: "replayed") == "false")
+            let second = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store, group: "second-group")
+            let replies = try await harness.results.received.wait(for: "a second reply") { messages in
+                messages.filter { $0.headers.string(named: "correlation-id") == correlationId }.count == 2
+            }.filter { $0.headers.string(named: "correlation-id") == correlationId }
+            #expect(replies.last?.headers.string(named: "replayed") == "true")
+            #expect(replies.last?.body == first.body)
+            #expect(replies.last?.headers.string(named: "idempotency-key") == first.headers.string(named: "idempotency-key"))
+            let rows = try await harness.send("GetPayments", "fields=PaymentId")
+            #expect(rows.body == "PaymentId\n1001\n", "nothing created twice")
+            await WorkerHarness.stop(second)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("kill -9 in the middle of a 10 000-command stream, then a restart: every command answered, none applied twice")
+    func crashMidStream() async throws {
+        let harness = try await WorkerHarness.start()
+        var restarted: ChildProcess?
+        do {
+            let total = 10_000
+            let commands = (0..<total).map { index in
+                KafkaProducerMessage(
+                    topic: "payments.commands", key: Array("order-\(index % 16)".utf8),
+                    value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,K-\(index),\(index % 100).25\n".utf8),
+                    headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
+                              KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "c-\(index)")])
+            }
+            _ = try await harness.producer.sendAll(commands)
+            try await harness.results.received.wait(forCount: total / 5, "replies before the crash", timeout: .seconds(120))
+            harness.worker.signal(SIGKILL)
+            #expect(try await harness.worker.waitForExit() == SIGKILL)
+
+            restarted = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store)
+            try await harness.results.received.wait(for: "a reply to every command", timeout: .seconds(180)) { messages in
+                Set(messages.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("c-") }).count == total
+            }
+            let replies = harness.results.received.items.filter { $0.headers.string(named: "correlation-id")?.hasPrefix("c-") == true }
+            #expect(replies.allSatisfy { $0.status == "ok" })
+            let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef").body.split(separator: "\n").dropFirst()
+            #expect(rows.count == total, "no payment twice, none missing")
+            #expect(Set(rows) == Set((0..<total).map { "K-\($0)"[...] }))
+        } catch {
+            if let restarted { await WorkerHarness.stop(restarted) }
+            await harness.stop()
+            throw error
+        }
+        if let restarted { await WorkerHarness.stop(restarted) }
+        await harness.stop()
+    }
+
     @Test("bad input gets an error reply and an error event, and changes nothing", arguments: [
         ("UpdatePayments", "OrderRef,Amount\nRef123,1\n", ["apiid": "123", "apikey": "nope"], "UNAUTHORIZED"),
         ("RefundEverything", "x", WorkerHarness.seedCredentials, "UNKNOWN_COMMAND"),

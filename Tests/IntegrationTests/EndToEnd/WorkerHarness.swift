@@ -18,11 +18,7 @@ struct WorkerHarness {
         let broker = try ChildProcess(TestBinaries.paymentWorker, ["broker"])
         let bootstrap = try await broker.firstLine()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-e2e-\(UUID().uuidString)")
-        let worker = try ChildProcess(TestBinaries.paymentWorker, [
-            "run", "--bootstrap-servers", bootstrap, "--dev", "--store", "sqlite:\(folder.path)/payments.sqlite",
-            "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
-        ] + extraArguments)
-        try await worker.waitForStandardError(containing: "partitions assigned")
+        let worker = try await startWorker(bootstrap: bootstrap, store: "sqlite:\(folder.path)/payments.sqlite", extraArguments: extraArguments)
         let group = UUID().uuidString
         return WorkerHarness(
             broker: broker, worker: worker, bootstrap: bootstrap, folder: folder,
@@ -33,6 +29,25 @@ struct WorkerHarness {
     }
 
     static let seedCredentials = ["apiid": "123", "apikey": "12345"]
+
+    /// A `payment-worker run` process, returned once it holds partitions.
+    static func startWorker(bootstrap: String, store: String, group: String = "payment-worker", extraArguments: [String] = []) async throws -> ChildProcess {
+        let worker = try ChildProcess(TestBinaries.paymentWorker, [
+            "run", "--bootstrap-servers", bootstrap, "--dev", "--store", store, "--group-id", group,
+            "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
+        ] + extraArguments)
+        try await worker.waitForStandardError(containing: "partitions assigned")
+        return worker
+    }
+
+    var store: String { "sqlite:\(folder.path)/payments.sqlite" }
+
+    /// Stops an extra worker this test started.
+    static func stop(_ worker: ChildProcess) async {
+        worker.signal(SIGTERM)
+        _ = try? await worker.waitForExit(timeout: .seconds(30))
+        worker.kill9IfRunning()
+    }
 
     /// Sends one command and returns its reply.
     @discardableResult

@@ -60,8 +60,9 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// Signals the process if it still runs: a reaped process's id may belong to another.
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        if process.isRunning { kill(process.processIdentifier, signal) }
     }
 
     /// Waits for the process to end and returns its exit status.
