@@ -9,19 +9,23 @@ struct WorkerHarness {
     let worker: ChildProcess
     let bootstrap: String
     let folder: URL
+    let storeLocation: String
     let producer: KafkaProducer
     let results: TestConsumer
     let errors: TestConsumer
     let dlq: TestConsumer
 
-    static func start(extraArguments: [String] = []) async throws -> WorkerHarness {
+    /// A broker, a worker on `store` (default: a SQLite file of the harness's own) and a client.
+    static func start(store: String? = nil, extraArguments: [String] = []) async throws -> WorkerHarness {
         let broker = try ChildProcess(TestBinaries.paymentWorker, ["broker"])
         let bootstrap = try await broker.firstLine()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-e2e-\(UUID().uuidString)")
-        let worker = try await startWorker(bootstrap: bootstrap, store: "sqlite:\(folder.path)/payments.sqlite", extraArguments: extraArguments)
+        let worker = try await startWorker(
+            bootstrap: bootstrap, store: store ?? "sqlite:\(folder.path)/payments.sqlite", extraArguments: extraArguments)
         let group = UUID().uuidString
         return WorkerHarness(
             broker: broker, worker: worker, bootstrap: bootstrap, folder: folder,
+            storeLocation: store ?? "sqlite:\(folder.path)/payments.sqlite",
             producer: try makeProducer(bootstrapServers: bootstrap),
             results: try TestConsumer(bootstrapServers: bootstrap, group: "results-\(group)", topics: ["payments.results"]),
             errors: try TestConsumer(bootstrapServers: bootstrap, group: "errors-\(group)", topics: ["payments.errors"]),
@@ -40,7 +44,7 @@ struct WorkerHarness {
         return worker
     }
 
-    var store: String { "sqlite:\(folder.path)/payments.sqlite" }
+    var store: String { storeLocation }
 
     /// Stops an extra worker this test started.
     static func stop(_ worker: ChildProcess) async {

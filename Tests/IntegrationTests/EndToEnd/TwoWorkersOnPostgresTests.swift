@@ -1,0 +1,45 @@
+import Foundation
+import Kafka
+import Testing
+
+@Suite("Two workers on PostgreSQL", .timeLimit(.minutes(6)))
+struct TwoWorkersOnPostgresTests {
+    @Test("two workers in one group on PostgreSQL, one killed mid-stream: every command answered, none applied twice")
+    func oneOfTwoKilled() async throws {
+        let database = try await TestPostgres.createDatabase()
+        let harness = try await WorkerHarness.start(store: database.url)
+        var other: ChildProcess?
+        do {
+            other = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: database.url)
+            // Both members hold partitions before the stream starts.
+            try await harness.worker.waitForStandardError(containing: "partitions revoked")
+
+            let total = 10_000
+            let commands = (0..<total).map { index in
+                KafkaProducerMessage(
+                    topic: "payments.commands", key: Array("order-\(index % 16)".utf8),
+                    value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,P-\(index),1.5\n".utf8),
+                    headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
+                              KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "p-\(index)")])
+            }
+            _ = try await harness.producer.sendAll(commands)
+            try await harness.results.received.wait(forCount: total / 5, "replies before the crash", timeout: .seconds(180))
+            harness.worker.signal(SIGKILL)
+
+            try await harness.results.received.wait(for: "a reply to every command", timeout: .seconds(240)) { messages in
+                Set(messages.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("p-") }).count == total
+            }
+            let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef").body.split(separator: "\n").dropFirst()
+            #expect(rows.count == total, "no payment twice, none missing")
+            #expect(Set(rows).count == total)
+        } catch {
+            if let other { await WorkerHarness.stop(other) }
+            await harness.stop()
+            await TestPostgres.dropDatabase(database.name)
+            throw error
+        }
+        if let other { await WorkerHarness.stop(other) }
+        await harness.stop()
+        await TestPostgres.dropDatabase(database.name)
+    }
+}
