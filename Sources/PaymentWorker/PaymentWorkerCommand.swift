@@ -6,7 +6,7 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-worker",
         abstract: "Consumes payment commands from Kafka and publishes their replies.",
-        subcommands: [RunCommand.self, SendCommand.self, BrokerCommand.self]
+        subcommands: [RunCommand.self, SendCommand.self, AccountsCommand.self, BrokerCommand.self]
     )
 
     /// Logs go to standard error: standard output carries what commands print for scripts.

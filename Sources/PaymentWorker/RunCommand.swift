@@ -31,6 +31,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Provision the seed examples' account and order (PAYMENT_WORKER_DEV=1).")
     var dev = false
 
+    @Option(help: "The accounts file, as 'accounts add' writes it (PAYMENT_WORKER_ACCOUNTS_FILE).")
+    var accountsFile: String?
+
     @Option(help: "Commands topic (PAYMENT_WORKER_COMMANDS_TOPIC).") var commandsTopic: String?
     @Option(help: "Results topic (PAYMENT_WORKER_RESULTS_TOPIC).") var resultsTopic: String?
     @Option(help: "Errors topic (PAYMENT_WORKER_ERRORS_TOPIC).") var errorsTopic: String?
@@ -110,9 +113,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         logger.notice("store opened", metadata: ["store": "\(location)"])
 
-        var accounts: [Account] = []
-        if devMode {
+        var accounts: [PaymentsDomain.Account] = []
+        if let path = setting(accountsFile, "ACCOUNTS_FILE") {
+            accounts = try AccountsFile.load(path).directory.accounts
+            logger.notice("accounts loaded", metadata: ["file": "\(path)", "accounts": "\(accounts.map(\.apiId))"])
+        }
+        if devMode, !accounts.contains(where: { $0.apiId == AccountDirectory.seedAccount.apiId }) {
             accounts.append(AccountDirectory.seedAccount)
+        }
+        if devMode {
             try await paymentStore.provision(order: AccountDirectory.seedOrder, account: AccountDirectory.seedAccount.apiId)
             logger.notice("dev mode: provisioned the seed examples' account (apiid 123, its apikey and CRM token) and order Ref123")
         }

@@ -83,6 +83,20 @@ public struct SecretHash: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var description: String { "SecretHash(sha256)" }
+
+    /// Kept as its encoded text; a value that is not a hash is refused when read.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let hash = SecretHash(encoded: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a sha256:<salt>:<digest> hash"))
+        }
+        self = hash
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(encoded)
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -154,6 +154,45 @@ struct WorkerEndToEndTests {
         await harness.stop()
     }
 
+    @Test("accounts add prints a key once and stores its hash; the worker serves that account with it")
+    func accountsAdd() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-accounts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("accounts.json").path
+        let add = try ChildProcess(TestBinaries.paymentWorker, [
+            "accounts", "add", "--file", file, "--apiid", "acme", "--token", "--transaction-type", "9:Payment Cancellation"])
+        #expect(try await add.waitForExit() == 0)
+        let printed = Dictionary(uniqueKeysWithValues: add.standardOutput.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        })
+        let apiKey = try #require(printed["apikey"])
+        let token = try #require(printed["token"])
+        let stored = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(!stored.contains(apiKey) && !stored.contains(token), "only hashes are stored")
+
+        let harness = try await WorkerHarness.start(extraArguments: ["--accounts-file", file])
+        do {
+            let credentials = ["apiid": "acme", "apikey": apiKey]
+            let order = try await harness.send("UpdateOrders", "OrderRef\nACME-1\n", headers: credentials, key: "ACME-1")
+            #expect(order.status == "ok")
+            let insert = try await harness.send("UpdatePayments", "OrderRef,PaymentImportedRef,Amount\nACME-1,A1,10\n", headers: credentials, key: "ACME-1")
+            #expect(insert.status == "ok")
+            let cancel = try await harness.send(
+                "CancelPayment", #"{"token":"\#(token)","payment_identifier":{"reference_number":"A1"},"type_identifier":{"id":"9"}}"#,
+                headers: [:], key: "ACME-1")
+            #expect(cancel.status == "ok")
+            let wrong = try await harness.send("GetPayments", "", headers: ["apiid": "acme", "apikey": "12345"], key: "ACME-1")
+            #expect(wrong.body.contains("\"code\":\"UNAUTHORIZED\""))
+            #expect(!harness.worker.standardError.contains(apiKey), "the key is never logged")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
     @Test("bad input gets an error reply and an error event, and changes nothing", arguments: [
         ("UpdatePayments", "OrderRef,Amount\nRef123,1\n", ["apiid": "123", "apikey": "nope"], "UNAUTHORIZED"),
         ("RefundEverything", "x", WorkerHarness.seedCredentials, "UNKNOWN_COMMAND"),
