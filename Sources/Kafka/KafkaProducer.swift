@@ -55,12 +55,18 @@ public final class KafkaProducer: Sendable {
     /// this order), then returns when the broker has acknowledged them all. Throws the first
     /// delivery error once every message has its answer.
     public func sendAll(_ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
-        guard !messages.isEmpty else { return [] }
+        try await enqueueAll(messages).reports()
+    }
+
+    /// Hands every message to librdkafka in order and returns at once (unless librdkafka's
+    /// queue is full); the acknowledgements are awaited through the result. Lets a caller
+    /// enqueue the next messages of a partition while the broker acknowledges these.
+    public func enqueueAll(_ messages: [KafkaProducerMessage]) async throws -> PendingDeliveries {
         let batch = DeliveryBatch(count: messages.count)
         for (index, message) in messages.enumerated() {
             try await enqueue(message) { batch.complete(index, $0) }
         }
-        return try await batch.reports()
+        return PendingDeliveries(batch: batch)
     }
 
     /// Enqueues one message, waiting while librdkafka's local queue is full.
@@ -151,8 +157,19 @@ func withOptionalBytes<Result>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointe
     return bytes.withUnsafeBytes(body)
 }
 
-/// The answers for one `sendAll`, gathered as they come on the poll thread.
-private final class DeliveryBatch: Sendable {
+/// Messages handed to librdkafka whose acknowledgements are still to come.
+public struct PendingDeliveries: Sendable {
+    fileprivate let batch: DeliveryBatch
+
+    /// The broker's acknowledgements, in the order the messages were given; throws the first
+    /// delivery error once every message has its answer.
+    public func reports() async throws -> [KafkaDeliveryReport] {
+        try await batch.reports()
+    }
+}
+
+/// The answers for one `enqueueAll`, gathered as they come on the poll thread.
+fileprivate final class DeliveryBatch: Sendable {
     private struct State {
         var results: [Result<KafkaDeliveryReport, any Error>?]
         var remaining: Int

@@ -1,31 +1,43 @@
 import Synchronization
 
-/// Counts batches being handled, so that a revocation can wait for them to finish (and be
-/// marked done) before the consumer commits and lets the partitions go.
+/// Counts batches between being handed to a partition's lane and being marked done. The
+/// consumer loop waits while too many are in flight (backpressure), and a revocation waits
+/// for none, so the consumer commits them before the partitions move.
 final class InFlightWork: Sendable {
-    private let state = Mutex<(count: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    private struct Waiter {
+        let below: Int
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private let state = Mutex<(count: Int, waiters: [Waiter])>((0, []))
 
     func begin() {
         state.withLock { $0.count += 1 }
     }
 
     func end() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let ready = state.withLock { state -> [Waiter] in
             state.count -= 1
-            guard state.count == 0 else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
+            let count = state.count
+            let ready = state.waiters.filter { count < $0.below }
+            state.waiters.removeAll { count < $0.below }
+            return ready
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    /// Returns once fewer than `limit` batches are in flight.
+    func waitUntilBelow(_ limit: Int) async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.count >= limit { state.waiters.append(Waiter(below: limit, continuation: continuation)) }
+                return state.count < limit
+            }
+            if ready { continuation.resume() }
+        }
     }
 
     func waitUntilIdle() async {
-        await withCheckedContinuation { waiter in
-            let idle = state.withLock { state in
-                if state.count > 0 { state.waiters.append(waiter) }
-                return state.count == 0
-            }
-            if idle { waiter.resume() }
-        }
+        await waitUntilBelow(1)
     }
 }

@@ -4,9 +4,9 @@ import Logging
 import PaymentsDomain
 import ServiceLifecycle
 
-/// The worker: consumes commands, hands each partition's batch to the `CommandHandler`,
-/// publishes what it returns, and marks the batch done only once the broker has acknowledged
-/// every reply, error event and DLQ copy. A crash at any point leaves the commands
+/// The worker: consumes commands, hands each partition's batches to the `CommandHandler` in
+/// order, publishes what it returns, and marks a batch done only once the broker has
+/// acknowledged every reply, error event and DLQ copy of it and of the batches before it. A crash at any point leaves the commands
 /// uncommitted; their redelivery is answered from the idempotency store.
 public struct Worker: Service {
     let configuration: WorkerConfiguration
@@ -36,15 +36,21 @@ public struct Worker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
+                var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
-                    inFlight.begin()
-                    await handle(batch, consumer: consumer, producer: producer)
-                    inFlight.end()
+                    var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
+                    for message in batch { partitions[message.topicPartition, default: []].append(message) }
+                    for (partition, messages) in partitions {
+                        lanes[partition] = submit(messages, of: partition, after: lanes[partition],
+                                                  consumer: consumer, producer: producer, inFlight: inFlight)
+                    }
+                    await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
                 }
+                await inFlight.waitUntilIdle()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            // Stops fetching; the revocation waits for the batch in hand, then commits.
+            // Stops fetching; the revocation waits for the batches in flight, then commits.
             Task { await consumer.close() }
         }
         await consumer.close()
@@ -53,38 +59,82 @@ public struct Worker: Service {
         logger.notice("worker stopped")
     }
 
-    private func handle(_ batch: [KafkaConsumerMessage], consumer: KafkaConsumer, producer: KafkaProducer) async {
-        var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
-        for message in batch { partitions[message.topicPartition, default: []].append(message) }
-        await withTaskGroup(of: Void.self) { group in
-            for (partition, messages) in partitions {
-                group.addTask {
-                    let outgoing = await handler.handle(messages)
-                    guard await publish(outgoing, producer: producer), let last = messages.last else { return }
-                    do {
-                        try consumer.storeOffsets([partition: last.offset + 1])
-                    } catch {
-                        // The partition moved on; its new owner is answered from the idempotency store.
-                        logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                    }
-                }
-            }
-        }
+    /// The last batch handed to a partition's lane: the next one is handled after `handled`,
+    /// and marked done after `done`.
+    struct PartitionLane {
+        let handled: Task<Published?, Never>
+        let done: Task<Void, Never>
     }
 
-    /// Publishes until the broker acknowledges everything; false if the producer closed first.
-    private func publish(_ messages: [KafkaProducerMessage], producer: KafkaProducer) async -> Bool {
+    /// What a batch produced, handed to librdkafka in order, awaiting acknowledgement.
+    struct Published: Sendable {
+        let messages: [KafkaProducerMessage]
+        let deliveries: PendingDeliveries
+    }
+
+    /// Two stages per batch. The first (handle, then enqueue what to publish) runs after the
+    /// previous batch's first stage, so a partition's commands and replies keep their order.
+    /// The second (await the acknowledgements, then mark done) runs after the previous
+    /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
+    private func submit(
+        _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
+        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
+    ) -> PartitionLane {
+        inFlight.begin()
+        let handled = Task { () -> Published? in
+            _ = await previous?.handled.value
+            let outgoing = await handler.handle(messages)
+            return await enqueue(outgoing, producer: producer)
+        }
+        let done = Task {
+            defer { inFlight.end() }
+            var acknowledged = false
+            if let published = await handled.value { acknowledged = await confirm(published, producer: producer) }
+            await previous?.done.value
+            guard acknowledged, let last = messages.last else { return }
+            do {
+                try consumer.storeOffsets([partition: last.offset + 1])
+            } catch {
+                // The partition moved on; its new owner is answered from the idempotency store.
+                logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            }
+        }
+        return PartitionLane(handled: handled, done: done)
+    }
+
+    /// Enqueues until librdkafka takes the messages; nil if the producer closed first.
+    private func enqueue(_ messages: [KafkaProducerMessage], producer: KafkaProducer) async -> Published? {
         var attempt = 1
         while true {
             do {
-                _ = try await producer.sendAll(messages)
-                return true
+                return Published(messages: messages, deliveries: try await producer.enqueueAll(messages))
             } catch let error as KafkaError where error.code == .closed {
-                return false
+                return nil
             } catch {
                 logger.error("publishing failed, trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
+            }
+        }
+    }
+
+    /// Waits for the acknowledgements, publishing again what failed; false if the producer
+    /// closed first (the batch then stays uncommitted and is handled again from the record).
+    private func confirm(_ published: Published, producer: KafkaProducer) async -> Bool {
+        var attempt = 1
+        var pending = published.deliveries
+        while true {
+            do {
+                _ = try await pending.reports()
+                return true
+            } catch let error as KafkaError where error.code == .closed {
+                return false
+            } catch {
+                logger.error("a delivery failed, publishing the batch again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+                attempt += 1
+                guard let again = await enqueue(published.messages, producer: producer) else { return false }
+                pending = again.deliveries
             }
         }
     }
@@ -103,8 +153,8 @@ public struct Worker: Service {
     }
 }
 
-/// Holds a revocation until the batch in hand is published and marked done, so the consumer
-/// commits it before the partitions move.
+/// Holds a revocation until every batch in flight is published and marked done, so the
+/// consumer commits them before the partitions move.
 struct FinishBeforeRevocation: KafkaRebalanceListener {
     let inFlight: InFlightWork
     let logger: Logger

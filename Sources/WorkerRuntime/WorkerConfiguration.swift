@@ -35,6 +35,9 @@ public struct WorkerConfiguration: Sendable {
     public var maxMessageBytes = 16 << 20
     /// Consecutive writes of one partition applied in one store transaction, at most.
     public var maxCommandsPerTransaction = 200
+    /// Batches handled but not yet acknowledged, across partitions, before the worker stops
+    /// taking more: bounds memory, and how much is handled again after a crash.
+    public var maxBatchesInFlight = 16
     public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).
     public var shutdownTimeout: Duration = .seconds(30)
