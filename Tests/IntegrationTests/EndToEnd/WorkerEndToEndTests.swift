@@ -20,8 +20,7 @@ struct WorkerEndToEndTests {
 
     @Test("the seed examples give the seed's responses, ids and dates aside")
     func seedExamples() async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             let orders = try await harness.send("UpdateOrders", "OrderRef\nRef124\n")
             #expect(orders.status == "ok")
             #expect(orders.body.hasPrefix("LineId,OrderId,OrderRef,Errors\n1,"))
@@ -63,17 +62,12 @@ struct WorkerEndToEndTests {
             let empty = try await harness.send("GetPayments", "where=OrderRef%3D'Ref123'")
             #expect(empty.status == "ok")
             #expect(empty.body.isEmpty, "blank when no records")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("a command consumed again is answered replayed and creates nothing; another body under its key conflicts")
     func idempotency() async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             var headers = WorkerHarness.seedCredentials
             headers["idempotency-key"] = "import-42"
             let first = try await harness.send("UpdatePayments", Self.seedInsert, headers: headers)
@@ -87,35 +81,31 @@ struct WorkerEndToEndTests {
             #expect(conflict.body.contains("\"code\":\"IDEMPOTENCY_CONFLICT\""))
             let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef")
             #expect(rows.body == "PaymentImportedRef\nRef456\n", "one payment, nothing from the conflicting body")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("the same message consumed again, by a second group on the same store, is answered replayed and creates nothing")
     func reconsumption() async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             let correlationId = UUID().uuidString
             let first = try await harness.send("UpdatePayments", Self.seedInsert, correlationId: correlationId)
             #expect(first.headers.string(named: "replayed") == "false")
             let second = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store, group: "second-group")
-            let replies = try await harness.results.received.wait(for: "a second reply") { messages in
-                messages.filter { $0.headers.string(named: "correlation-id") == correlationId }.count == 2
-            }.filter { $0.headers.string(named: "correlation-id") == correlationId }
-            #expect(replies.last?.headers.string(named: "replayed") == "true")
-            #expect(replies.last?.body == first.body)
-            #expect(replies.last?.headers.string(named: "idempotency-key") == first.headers.string(named: "idempotency-key"))
-            let rows = try await harness.send("GetPayments", "fields=PaymentId")
-            #expect(rows.body == "PaymentId\n1001\n", "nothing created twice")
+            do {
+                let replies = try await harness.results.received.wait(for: "a second reply") { messages in
+                    messages.filter { $0.headers.string(named: "correlation-id") == correlationId }.count == 2
+                }.filter { $0.headers.string(named: "correlation-id") == correlationId }
+                #expect(replies.last?.headers.string(named: "replayed") == "true")
+                #expect(replies.last?.body == first.body)
+                #expect(replies.last?.headers.string(named: "idempotency-key") == first.headers.string(named: "idempotency-key"))
+                let rows = try await harness.send("GetPayments", "fields=PaymentId")
+                #expect(rows.body == "PaymentId\n1001\n", "nothing created twice")
+            } catch {
+                await WorkerHarness.stop(second)
+                throw error
+            }
             await WorkerHarness.stop(second)
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("kill -9 in the middle of a 10 000-command stream, then a restart: every command answered, none applied twice")
@@ -172,8 +162,7 @@ struct WorkerEndToEndTests {
         let stored = try String(contentsOfFile: file, encoding: .utf8)
         #expect(!stored.contains(apiKey) && !stored.contains(token), "only hashes are stored")
 
-        let harness = try await WorkerHarness.start(extraArguments: ["--accounts-file", file])
-        do {
+        try await WorkerHarness.with(extraArguments: ["--accounts-file", file]) { harness in
             let credentials = ["apiid": "acme", "apikey": apiKey]
             let order = try await harness.send("UpdateOrders", "OrderRef\nACME-1\n", headers: credentials, key: "ACME-1")
             #expect(order.status == "ok")
@@ -186,11 +175,7 @@ struct WorkerEndToEndTests {
             let wrong = try await harness.send("GetPayments", "", headers: ["apiid": "acme", "apikey": "12345"], key: "ACME-1")
             #expect(wrong.body.contains("\"code\":\"UNAUTHORIZED\""))
             #expect(!harness.worker.standardError.contains(apiKey), "the key is never logged")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("bad input gets an error reply and an error event, and changes nothing", arguments: [
@@ -202,8 +187,7 @@ struct WorkerEndToEndTests {
         ("GetPayments", "where=Amount ** 3", WorkerHarness.seedCredentials, "INVALID_QUERY"),
     ])
     func badInput(command: String, body: String, headers: [String: String], code: String) async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             let correlationId = UUID().uuidString
             let reply = try await harness.send(command, body, headers: headers, correlationId: correlationId)
             #expect(reply.status == "error")
@@ -214,17 +198,12 @@ struct WorkerEndToEndTests {
             #expect((event["source"] as? [String: Any])?["topic"] as? String == "payments.commands")
             #expect(!((event["message"] as? String) ?? "").contains("nope"), "no secret in the event")
             #expect(try await harness.send("GetPayments", "").body.isEmpty, "nothing changed")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("a poison message goes to the DLQ with an error event, and the partition goes on")
     func poison() async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             let poisonId = UUID().uuidString
             try await harness.sendRaw(nil, Array("OrderRef,Amount\nRef123,1\n".utf8), correlationId: poisonId)
             try await harness.sendRaw("UpdatePayments", [0xFF, 0xFE, 0x00], correlationId: UUID().uuidString)
@@ -239,17 +218,12 @@ struct WorkerEndToEndTests {
             #expect(copies.map(\.body).contains("OrderRef,Amount\nRef123,1\n"), "the original, unchanged")
             #expect(copies.contains { $0.value == [0xFF, 0xFE, 0x00] })
             #expect(copies.first?.headers.string(named: "correlation-id") == poisonId)
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("SIGTERM: the worker drains, commits and exits 0")
     func gracefulShutdown() async throws {
-        let harness = try await WorkerHarness.start()
-        do {
+        try await WorkerHarness.with { harness in
             let reply = try await harness.send("UpdatePayments", Self.seedInsert)
             #expect(reply.status == "ok")
             harness.worker.signal(SIGTERM)
@@ -264,10 +238,6 @@ struct WorkerEndToEndTests {
             let partition = KafkaTopicPartition(topic: "payments.commands", partition: Int32(source[1]) ?? -1)
             #expect(committed[partition] == (Int64(source[2]) ?? -1) + 1)
             await checker.close()
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 }

@@ -18,10 +18,17 @@ struct WorkerHarness {
     /// A broker, a worker on `store` (default: a SQLite file of the harness's own) and a client.
     static func start(store: String? = nil, extraArguments: [String] = []) async throws -> WorkerHarness {
         let broker = try ChildProcess(TestBinaries.paymentWorker, ["broker"])
-        let bootstrap = try await broker.firstLine()
+        let bootstrap: String
+        let worker: ChildProcess
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-e2e-\(UUID().uuidString)")
-        let worker = try await startWorker(
-            bootstrap: bootstrap, store: store ?? "sqlite:\(folder.path)/payments.sqlite", extraArguments: extraArguments)
+        do {
+            bootstrap = try await broker.firstLine()
+            worker = try await startWorker(
+                bootstrap: bootstrap, store: store ?? "sqlite:\(folder.path)/payments.sqlite", extraArguments: extraArguments)
+        } catch {
+            broker.kill9IfRunning()
+            throw error
+        }
         let group = UUID().uuidString
         return WorkerHarness(
             broker: broker, worker: worker, bootstrap: bootstrap, folder: folder,
@@ -34,13 +41,32 @@ struct WorkerHarness {
 
     static let seedCredentials = ["apiid": "123", "apikey": "12345"]
 
+    /// Runs `body` against a fresh broker and worker, and stops them however it ends.
+    static func with(
+        store: String? = nil, extraArguments: [String] = [], _ body: (WorkerHarness) async throws -> Void
+    ) async throws {
+        let harness = try await start(store: store, extraArguments: extraArguments)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
     /// A `payment-worker run` process, returned once it holds partitions.
     static func startWorker(bootstrap: String, store: String, group: String = "payment-worker", extraArguments: [String] = []) async throws -> ChildProcess {
         let worker = try ChildProcess(TestBinaries.paymentWorker, [
             "run", "--bootstrap-servers", bootstrap, "--dev", "--store", store, "--group-id", group,
             "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
         ] + extraArguments)
-        try await worker.waitForStandardError(containing: "partitions assigned")
+        do {
+            try await worker.waitForStandardError(containing: "partitions assigned")
+        } catch {
+            worker.kill9IfRunning()
+            throw error
+        }
         return worker
     }
 
