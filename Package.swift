@@ -97,6 +97,7 @@ let package = Package(
         .executableTarget(
             name: "PaymentBenchmarks",
             dependencies: [
+                "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

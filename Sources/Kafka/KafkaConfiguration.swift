@@ -84,6 +84,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxBatchSize: Int = 500
     /// How many polled messages may wait for the owner before polling stops: backpressure.
     public var maxBufferedMessages: Int = 5_000
+    /// librdkafka's prefetch per consumer (`queued.max.messages.kbytes`); its own default,
+    /// 64 MiB, is most of a worker's memory when a backlog waits.
+    public var prefetchKilobytes: Int = 8_192
 
     public init(common: KafkaConfiguration, groupID: String) {
         self.common = common
@@ -95,6 +98,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         properties["group.id"] = groupID
         properties["auto.offset.reset"] = offsetReset.rawValue
         properties["partition.assignment.strategy"] = assignmentStrategy
+        properties["queued.max.messages.kbytes"] = String(prefetchKilobytes)
         properties["session.timeout.ms"] = String(sessionTimeout.milliseconds)
         properties["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
         properties["auto.commit.interval.ms"] = String(commitInterval.milliseconds)

@@ -7,7 +7,7 @@ struct PaymentBenchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-bench",
         abstract: "Throughput benchmarks for the payments domain and stores.",
-        subcommands: [CSVBenchmark.self, UpsertBenchmark.self]
+        subcommands: [CSVBenchmark.self, UpsertBenchmark.self, WorkerBenchmark.self]
     )
 }
 

@@ -55,6 +55,9 @@ struct RunCommand: AsyncParsableCommand {
             help: "A command to turn off; it is then UNKNOWN_COMMAND (repeatable; PAYMENT_WORKER_DISABLED_COMMANDS, comma-separated).")
     var disabledCommands: [String] = []
 
+    @Flag(help: "Benchmark baseline: answer every command ok, unread and unstored.")
+    var passthrough = false
+
     @Option(help: "Log level (PAYMENT_WORKER_LOG_LEVEL, default info).")
     var logLevel: Logger.Level?
 
@@ -95,6 +98,7 @@ struct RunCommand: AsyncParsableCommand {
         var configuration = WorkerConfiguration(kafka: KafkaConfiguration(
             bootstrapServers: (bootstrap ?? "").split(separator: ",").map(String.init), clientID: "payment-worker", properties: properties))
         configuration.groupID = setting(groupId, "GROUP_ID") ?? configuration.groupID
+        configuration.passthrough = passthrough
         configuration.topics = topics
         if let attempts = retryAttempts ?? setting(nil, "RETRY_ATTEMPTS").flatMap({ Int($0) }) { configuration.retry.attempts = max(1, attempts) }
         if let bytes = maxMessageBytes ?? setting(nil, "MAX_MESSAGE_BYTES").flatMap({ Int($0) }) {

@@ -30,6 +30,13 @@ struct CommandHandler: Sendable {
     }
 
     func handle(_ messages: [KafkaConsumerMessage]) async -> [KafkaProducerMessage] {
+        if configuration.passthrough {
+            let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
+            return messages.map { message in
+                let envelope = CommandEnvelope(message)
+                return events.reply(to: envelope, command: envelope.command ?? "", reply: empty, replayed: false)
+            }
+        }
         var outgoing: [KafkaProducerMessage] = []
         var writes: [Write] = []
         for message in messages {

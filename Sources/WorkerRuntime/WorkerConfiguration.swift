@@ -38,6 +38,9 @@ public struct WorkerConfiguration: Sendable {
     /// Batches handled but not yet acknowledged, across partitions, before the worker stops
     /// taking more: bounds memory, and how much is handled again after a crash.
     public var maxBatchesInFlight = 16
+    /// Benchmark baseline: answer every command `ok` with an empty body, without reading it or
+    /// touching the store. Consuming, publishing and committing are as usual.
+    public var passthrough = false
     public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).
     public var shutdownTimeout: Duration = .seconds(30)

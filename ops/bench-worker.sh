@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# End-to-end worker benchmark on the dev broker, release build: bulk (200 commands of 1000
+# lines, SQLite), single-line commands (100 000 by default) against a passthrough worker in
+# the same run, and the worker's peak memory. Usage: ops/bench-worker.sh [SINGLE_COMMANDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ops/setup.sh
+swift build -c release --product payment-worker
+swift build -c release --product payment-bench
+pw=.build/release/payment-worker
+bench=.build/release/payment-bench
+single=${1:-100000}
+work=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench.XXXXXX")
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# One run of a worker on a fresh broker: prints the benchmark's line and the peak memory.
+measure() {
+  local label=$1 commands=$2 lines=$3; shift 3
+  "$pw" broker --partitions 4 >"$work/broker.out" 2>/dev/null &
+  local broker=$!; pids+=("$broker")
+  until [ -s "$work/broker.out" ]; do sleep 0.1; done
+  local address; address=$(head -n 1 "$work/broker.out")
+  rm -f "$work"/*.sqlite*
+  "$pw" run --bootstrap-servers "$address" --dev --store "sqlite:$work/$label.sqlite" "$@" 2>"$work/$label.err" &
+  local worker=$!; pids+=("$worker")
+  # The clock starts with the worker in its group.
+  until grep -q "partitions assigned" "$work/$label.err"; do sleep 0.1; done
+  "$bench" worker --bootstrap-servers "$address" --commands "$commands" --lines "$lines" --label "$label"
+  echo "$label: worker peak memory $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$worker/status)"
+  kill -TERM "$worker"; wait "$worker" || true
+  kill -TERM "$broker"; wait "$broker" || true
+  rm -f "$work/broker.out"
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+measure bulk 200 1000
+measure passthrough "$single" 1 --passthrough
+measure single "$single" 1
