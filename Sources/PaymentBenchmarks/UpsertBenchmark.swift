@@ -29,7 +29,6 @@ struct UpsertBenchmark: AsyncParsableCommand {
         let folder = base.appendingPathComponent("payment-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let texts = (0..<batches).map { Array(Workload.csv(lines: lines, batch: $0).utf8) }
-        let total = batches * lines
         print("upsert: \(batches) batches of \(lines) lines, SQLite files in \(base.path)")
 
         // Interleaved rounds on fresh files: the disk's noise hits both paths alike.
@@ -55,7 +54,6 @@ struct UpsertBenchmark: AsyncParsableCommand {
             print(String(format: "upsert result: PostgreSQL store %.0f lines/s", result.perSecond))
         }
         if let peak = peakMemoryMiB() { print(String(format: "peak memory: %.0f MiB", peak)) }
-        _ = total
     }
 
     private func median(_ values: [Double]) -> Double {
