@@ -49,6 +49,25 @@ enum PaymentSQL {
 
     static let fromPayments = "FROM payments p JOIN orders o ON o.id = p.order_id"
 
+    /// A payment from a row of `selectColumns`, read through the store's own column readers.
+    /// Rows are the store's own writing: a value that does not parse is corruption.
+    static func payment(integer: (Int) throws -> Int64, text: (Int) throws -> String?) throws -> Payment {
+        func date(_ column: Int) throws -> UTCDateTime? {
+            guard let value = try text(column) else { return nil }
+            do { return try UTCDateTime(parsing: value) } catch { throw StoreError("stored date '\(value)' is corrupt", isTransient: false) }
+        }
+        let id = try integer(0)
+        guard let orderRef = try text(4), let created = try date(5), let direction = Direction(rawValue: Int(try integer(8))),
+              let state = try text(15).flatMap(LifeCycleState.init(rawValue:)) else {
+            throw StoreError("stored payment \(id) is corrupt", isTransient: false)
+        }
+        return Payment(
+            id: id, number: try integer(1), importedRef: try text(2), orderId: try integer(3), orderRef: orderRef,
+            createdDate: created, active: try integer(6) != 0, method: try text(7), direction: direction,
+            amount: Amount(scaled: try integer(9)), date: try date(10), transactionAuthorized: try integer(11) != 0,
+            transactionRef: try text(12), comments: try text(13), backOfficeCode: try text(14), lifeCycleState: state)
+    }
+
     static func column(_ field: PaymentField) -> String {
         switch field {
         case .paymentId: "p.id"

@@ -344,24 +344,9 @@ public final class PostgresPaymentStore: PaymentStore {
         var payments: [Payment] = []
         for try await row in rows {
             let cells = row.makeRandomAccess()
-            func date(_ text: String?) throws -> UTCDateTime? {
-                guard let text else { return nil }
-                do { return try UTCDateTime(parsing: text) } catch { throw StoreError("stored date '\(text)' is corrupt", isTransient: false) }
-            }
-            let id = try cells[0].decode(Int64.self)
-            guard let created = try date(try cells[5].decode(String.self)),
-                  let direction = Direction(rawValue: Int(try cells[8].decode(Int64.self))),
-                  let state = LifeCycleState(rawValue: try cells[15].decode(String.self)) else {
-                throw StoreError("stored payment \(id) is corrupt", isTransient: false)
-            }
-            payments.append(Payment(
-                id: id, number: try cells[1].decode(Int64.self), importedRef: try cells[2].decode(String?.self),
-                orderId: try cells[3].decode(Int64.self), orderRef: try cells[4].decode(String.self), createdDate: created,
-                active: try cells[6].decode(Int64.self) != 0, method: try cells[7].decode(String?.self), direction: direction,
-                amount: Amount(scaled: try cells[9].decode(Int64.self)), date: try date(try cells[10].decode(String?.self)),
-                transactionAuthorized: try cells[11].decode(Int64.self) != 0, transactionRef: try cells[12].decode(String?.self),
-                comments: try cells[13].decode(String?.self), backOfficeCode: try cells[14].decode(String?.self),
-                lifeCycleState: state))
+            payments.append(try PaymentSQL.payment(
+                integer: { try cells[$0].decode(Int64.self) },
+                text: { try cells[$0].decode(String?.self) }))
         }
         return payments
     }

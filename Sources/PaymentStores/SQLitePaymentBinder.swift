@@ -107,26 +107,12 @@ struct SQLitePaymentBinder {
     }
 
     private static func payment(at handle: OpaquePointer) throws -> Payment {
-        func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-        func text(_ column: Int32) -> String? {
-            guard let bytes = sqlite3_column_text(handle, column) else { return nil }
-            return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
-        }
-        // Rows are the store's own writing; a value that does not parse is corruption.
-        func date(_ column: Int32) throws -> UTCDateTime? {
-            guard let value = text(column) else { return nil }
-            do { return try UTCDateTime(parsing: value) } catch { throw StoreError("stored date '\(value)' is corrupt", isTransient: false) }
-        }
-        let id = integer(0)
-        guard let created = try date(5), let direction = Direction(rawValue: Int(integer(8))),
-              let state = text(15).flatMap(LifeCycleState.init(rawValue:)), let orderRef = text(4) else {
-            throw StoreError("stored payment \(id) is corrupt", isTransient: false)
-        }
-        return Payment(
-            id: id, number: integer(1), importedRef: text(2), orderId: integer(3), orderRef: orderRef, createdDate: created,
-            active: integer(6) != 0, method: text(7), direction: direction, amount: Amount(scaled: integer(9)), date: try date(10),
-            transactionAuthorized: integer(11) != 0, transactionRef: text(12), comments: text(13), backOfficeCode: text(14),
-            lifeCycleState: state)
+        try PaymentSQL.payment(
+            integer: { sqlite3_column_int64(handle, Int32($0)) },
+            text: { column in
+                guard let bytes = sqlite3_column_text(handle, Int32(column)) else { return nil }
+                return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, Int32(column)))), as: UTF8.self)
+            })
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the text before the call returns.
