@@ -15,13 +15,7 @@ struct TwoWorkersOnPostgresTests {
             try await harness.worker.waitForStandardError(containing: "partitions revoked")
 
             let total = 10_000
-            let commands = (0..<total).map { index in
-                KafkaProducerMessage(
-                    topic: "payments.commands", key: Array("order-\(index % 16)".utf8),
-                    value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,P-\(index),1.5\n".utf8),
-                    headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
-                              KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "p-\(index)")])
-            }
+            let commands = WorkerHarness.paymentStream(count: total, prefix: "p")
             _ = try await harness.producer.sendAll(commands)
             try await harness.results.received.wait(forCount: total / 5, "replies before the crash", timeout: .seconds(180))
             harness.worker.signal(SIGKILL)

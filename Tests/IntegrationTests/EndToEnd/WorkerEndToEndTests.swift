@@ -114,13 +114,7 @@ struct WorkerEndToEndTests {
         var restarted: ChildProcess?
         do {
             let total = 10_000
-            let commands = (0..<total).map { index in
-                KafkaProducerMessage(
-                    topic: "payments.commands", key: Array("order-\(index % 16)".utf8),
-                    value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,K-\(index),\(index % 100).25\n".utf8),
-                    headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
-                              KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "c-\(index)")])
-            }
+            let commands = WorkerHarness.paymentStream(count: total, prefix: "c")
             _ = try await harness.producer.sendAll(commands)
             try await harness.results.received.wait(forCount: total / 5, "replies before the crash", timeout: .seconds(120))
             harness.worker.signal(SIGKILL)
@@ -134,7 +128,7 @@ struct WorkerEndToEndTests {
             #expect(replies.allSatisfy { $0.status == "ok" })
             let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef").body.split(separator: "\n").dropFirst()
             #expect(rows.count == total, "no payment twice, none missing")
-            #expect(Set(rows) == Set((0..<total).map { "K-\($0)"[...] }))
+            #expect(Set(rows) == Set((0..<total).map { "C-\($0)"[...] }))
         } catch {
             if let restarted { await WorkerHarness.stop(restarted) }
             await harness.stop()

@@ -79,6 +79,18 @@ struct WorkerHarness {
         worker.kill9IfRunning()
     }
 
+    /// Single-line UpdatePayments commands on 16 keys, each with a reference and a
+    /// correlation id `<prefix>-<index>` of its own.
+    static func paymentStream(count: Int, prefix: String) -> [KafkaProducerMessage] {
+        (0..<count).map { index in
+            KafkaProducerMessage(
+                topic: "payments.commands", key: Array("order-\(index % 16)".utf8),
+                value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,\(prefix.uppercased())-\(index),\(index % 100).25\n".utf8),
+                headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
+                          KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "\(prefix)-\(index)")])
+        }
+    }
+
     /// Sends one command and returns its reply.
     @discardableResult
     func send(
