@@ -27,9 +27,8 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
-            return try await pool.write { db in
-                try commands.map { command in try Self.execute(command, in: db) }
-            }
+            return try await pool.write { db in var batch = try BatchExecution(commands, in: db)
+                return try batch.outcomes() }
         } catch {
             throw Self.storeError(error)
         }
@@ -83,31 +82,53 @@ public final class SQLitePaymentStore: PaymentStore {
 
     // MARK: - One command
 
-    private static func execute(_ command: StoreCommand, in db: Database) throws -> StoreOutcome {
-        if let record = try fetchRecord(db, account: command.account, key: command.idempotencyKey) {
-            return record.fingerprint == command.fingerprint ? .replayed(record.reply) : .conflict
-        }
-        var outcome = OperationOutcome.refused(DomainError(.internal, "not run"))
-        // A refused operation leaves nothing behind, yet its reply is still recorded.
-        try db.inSavepoint {
-            do {
-                outcome = try run(command, in: db)
-                return .commit
-            } catch let refusal as DomainError {
-                outcome = .refused(refusal)
-                return .rollback
-            }
+    /// Runs one command and records its reply. Every operation reads and plans before it
+    /// writes, and refuses (throws `DomainError`) only while planning, so a refusal leaves
+    /// nothing behind without the cost of a savepoint per command.
+    static func execute(_ command: StoreCommand, in db: Database) throws -> StoredReply {
+        let outcome: OperationOutcome
+        do {
+            outcome = try run(command, in: db)
+        } catch let refusal as DomainError {
+            outcome = .refused(refusal)
         }
         let reply = command.reply(outcome)
-        try db.execute(
-            sql: """
-                INSERT INTO idempotency_records
-                (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [command.account, command.idempotencyKey, Data(command.fingerprint), reply.status,
-                        reply.contentType, Data(reply.body), command.epochSeconds])
-        return .applied(reply)
+        try record(reply, of: command, in: db)
+        return reply
+    }
+
+    /// UpdatePayments commands of one account and one moment, planned as one run of lines:
+    /// the same effects and replies as one after the other, with one set of lookups.
+    static func executeUpdatePayments(_ commands: [StoreCommand], in db: Database) throws -> [StoredReply] {
+        var lines: [PaymentLine] = []
+        for command in commands { if case .updatePayments(let own) = command.operation { lines += own } }
+        guard let first = commands.first, commands.count > 1 else { return try commands.map { try execute($0, in: db) } }
+        let results: [PaymentLineResult]
+        do {
+            results = try updatePayments(lines, account: first.account, now: first.now, in: db)
+        } catch is DomainError {
+            // Thrown while planning, before any write: each command then gets its own answer.
+            return try commands.map { try execute($0, in: db) }
+        }
+        guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
+        var start = 0
+        return try commands.map { command in
+            guard case .updatePayments(let own) = command.operation else { return try execute(command, in: db) }
+            let reply = command.reply(.payments(Array(results[start..<start + own.count])))
+            start += own.count
+            try record(reply, of: command, in: db)
+            return reply
+        }
+    }
+
+    private static func record(_ reply: StoredReply, of command: StoreCommand, in db: Database) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO idempotency_records
+            (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [command.account, command.idempotencyKey, Data(command.fingerprint), reply.status,
+                                       reply.contentType, Data(reply.body), command.epochSeconds])
     }
 
     private static func run(_ command: StoreCommand, in db: Database) throws -> OperationOutcome {
@@ -146,11 +167,11 @@ public final class SQLitePaymentStore: PaymentStore {
         }
         for chunk in chunks(Array(keys.backOfficeCodes)) {
             let rows = try Row.fetchAll(
-                db, sql: "SELECT back_office_code, id FROM payments WHERE account_id = ? AND back_office_code IN (\(placeholders(chunk.count)))",
+                db.cachedStatement(sql: "SELECT back_office_code, id FROM payments WHERE account_id = ? AND back_office_code IN (\(placeholders(chunk.count)))"),
                 arguments: StatementArguments([account] + chunk))
             for row in rows { lookup.backOfficeCodeOwners[row[0]] = row[1] }
         }
-        let nextNumber = try nextCounter("next_payment_number", account: account, in: db)
+        let nextNumber = try counter(.payments, account: account, in: db)
         let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
 
         var insertedIds: [Int: Int64] = [:]
@@ -173,10 +194,7 @@ public final class SQLitePaymentStore: PaymentStore {
                 try SQLitePaymentBinder.update(payment, account: account, with: update, in: db)
             }
         }
-        if plan.numbersUsed > 0 {
-            try db.execute(sql: "UPDATE account_counters SET next_payment_number = ? WHERE account_id = ?",
-                           arguments: [nextNumber + plan.numbersUsed, account])
-        }
+        if plan.numbersUsed > 0 { try setCounter(.payments, to: nextNumber + plan.numbersUsed, account: account, in: db) }
         return plan.results(insertedIds: insertedIds)
     }
 
@@ -232,7 +250,7 @@ public final class SQLitePaymentStore: PaymentStore {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM payment_cancellations WHERE account_id = ? AND back_office_code = ?)",
                 arguments: [account, code]) ?? false
         }
-        let nextNumber = try nextCounter("next_cancellation_number", account: account, in: db)
+        let nextNumber = try counter(.cancellations, account: account, in: db)
         var (cancelled, cancellation) = try CancelPlanner.plan(
             request, payment: payment, backOfficeCodeTaken: codeTaken, now: now, nextNumber: nextNumber)
         try db.execute(sql: "UPDATE payments SET life_cycle_state = ?, active = ? WHERE account_id = ? AND id = ?",
@@ -249,16 +267,59 @@ public final class SQLitePaymentStore: PaymentStore {
                         details.typeId, details.categoryId, details.notes, details.backOfficeCode, details.issueReason,
                         UDFValues(details).json])
         cancellation.id = db.lastInsertedRowID
-        try db.execute(sql: "UPDATE account_counters SET next_cancellation_number = ? WHERE account_id = ?",
-                       arguments: [nextNumber + 1, account])
+        try setCounter(.cancellations, to: nextNumber + 1, account: account, in: db)
         return (cancelled, cancellation)
     }
 
     // MARK: - Reading rows
 
-    private static func nextCounter(_ column: String, account: String, in db: Database) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO account_counters (account_id) VALUES (?) ON CONFLICT DO NOTHING", arguments: [account])
-        return try Int64.fetchOne(db, sql: "SELECT \(column) FROM account_counters WHERE account_id = ?", arguments: [account]) ?? 1
+    private enum Counter: String {
+        case payments = "next_payment_number"
+        case cancellations = "next_cancellation_number"
+    }
+
+    /// The account's next number; reading it writes nothing, so a refusal after it is clean.
+    private static func counter(_ counter: Counter, account: String, in db: Database) throws -> Int64 {
+        let select = try db.cachedStatement(sql: "SELECT \(counter.rawValue) FROM account_counters WHERE account_id = ?")
+        return try Int64.fetchOne(select, arguments: [account]) ?? 1
+    }
+
+    private static func setCounter(_ counter: Counter, to next: Int64, account: String, in db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO account_counters (account_id, \(counter.rawValue)) VALUES (?, ?)
+            ON CONFLICT (account_id) DO UPDATE SET \(counter.rawValue) = excluded.\(counter.rawValue)
+            """)
+        try upsert.execute(arguments: [account, next])
+    }
+
+    typealias KnownRecord = (fingerprint: [UInt8], reply: StoredReply)
+
+    struct RecordKey: Hashable {
+        let account: String
+        let key: String
+    }
+
+    /// The idempotency records of a batch's keys, by account and key.
+    static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [RecordKey: KnownRecord] {
+        var keysByAccount: [String: Set<String>] = [:]
+        for command in commands { keysByAccount[command.account, default: []].insert(command.idempotencyKey) }
+        var records: [RecordKey: KnownRecord] = [:]
+        for (account, keys) in keysByAccount {
+            for chunk in chunks(Array(keys)) {
+                let select = try db.cachedStatement(sql: """
+                    SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
+                    FROM idempotency_records WHERE account_id = ? AND idempotency_key IN (\(placeholders(chunk.count)))
+                    """)
+                let rows = try Row.fetchCursor(select, arguments: StatementArguments([account] + chunk))
+                while let row = try rows.next() {
+                    let fingerprint: Data = row[1]
+                    let body: Data = row[4]
+                    records[RecordKey(account: account, key: row[0])] =
+                        (Array(fingerprint), StoredReply(status: row[2], contentType: row[3], body: Array(body)))
+                }
+            }
+        }
+        return records
     }
 
     static func fetchPayments(_ db: Database, _ sql: String, _ values: [SQLValue]) throws -> [Payment] {
@@ -269,7 +330,7 @@ public final class SQLitePaymentStore: PaymentStore {
     }
 
     private static func fetchOrders(_ db: Database, _ whereClause: String, _ values: [SQLValue]) throws -> [Order] {
-        try Row.fetchAll(db, sql: "SELECT id, order_ref FROM orders \(whereClause)", arguments: arguments(values))
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, order_ref FROM orders \(whereClause)"), arguments: arguments(values))
             .map { Order(id: $0[0], ref: $0[1]) }
     }
 
@@ -301,9 +362,17 @@ public final class SQLitePaymentStore: PaymentStore {
         Array(repeating: "?", count: count).joined(separator: ", ")
     }
 
-    /// SQLite allows 32 766 parameters a statement; 900 keeps well inside it.
-    private static func chunks<Element>(_ values: [Element]) -> [ArraySlice<Element>] {
-        stride(from: 0, to: values.count, by: 900).map { values[$0..<min($0 + 900, values.count)] }
+    /// `IN` lists of at most 900 values (SQLite allows 32 766 parameters a statement), each
+    /// padded to a power of two (or 900) by repeating its last value: an `IN` list means the
+    /// same with repeats, and the statement cache then holds 11 shapes, not 900.
+    private static func chunks<Element>(_ values: [Element]) -> [[Element]] {
+        stride(from: 0, to: values.count, by: 900).map { start in
+            var chunk = Array(values[start..<min(start + 900, values.count)])
+            var size = 1
+            while size < chunk.count { size *= 2 }
+            if let last = chunk.last { chunk += repeatElement(last, count: min(size, 900) - chunk.count) }
+            return chunk
+        }
     }
 
     static func storeError(_ error: any Error) -> any Error {

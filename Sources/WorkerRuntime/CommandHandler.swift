@@ -125,6 +125,12 @@ struct CommandHandler: Sendable {
                         "idempotency key '\(write.envelope.idempotencyKey)' was used for another command; nothing was done"))
                 }
             }
+        case .failure(let failure) where !failure.isTransient && writes.count > 1:
+            // One bad command must not take its neighbours to the DLQ: each on its own.
+            for write in writes {
+                var single = [write]
+                await apply(&single, into: &outgoing)
+            }
         case .failure(let failure):
             for write in writes { outgoing += giveUp(write.envelope, name: write.name, plugin: write.plugin, failure) }
         }

@@ -38,17 +38,23 @@ public struct PaymentUpsertPlan: Sendable {
     public internal(set) var writes: [Write] = []
     /// How many payment numbers the inserts took, from the `nextNumber` given.
     public internal(set) var numbersUsed: Int64 = 0
-    var lines: [(result: PaymentLineResult, target: Target?)] = []
+    /// Each line's result, the payment it wrote, and the payment holding a key it wanted.
+    var lines: [(result: PaymentLineResult, target: Target?, keyOwner: Target?)] = []
 
     /// The reply rows, once the store has assigned ids to the inserts (by index in `writes`).
     public func results(insertedIds: [Int: Int64]) -> [PaymentLineResult] {
-        lines.map { line in
-            var result = line.result
-            switch line.target {
-            case .existing(let id): result.paymentId = id
-            case .pending(let index): result.paymentId = insertedIds[index]
-            case nil: break
+        func id(of target: Target) -> Int64? {
+            switch target {
+            case .existing(let id): id
+            case .pending(let index): insertedIds[index]
             }
+        }
+        return lines.map { line in
+            var result = line.result
+            result.paymentId = line.target.flatMap(id) ?? result.paymentId
+            // Named by id once the store has given one, so the message does not depend on
+            // whether the owner was inserted by this command or an earlier one.
+            if let owner = line.keyOwner { result.errors += id(of: owner).map { " (\($0))" } ?? " (an earlier line)" }
             return result
         }
     }
@@ -81,7 +87,7 @@ public enum PaymentUpsertPlanner {
         for line in lines {
             var result = PaymentLineResult(lineId: line.lineId)
             if let error = line.error {
-                plan.lines.append((echo(line, errors: error), nil))
+                plan.lines.append((echo(line, errors: error), nil, nil))
                 continue
             }
             do {
@@ -90,11 +96,11 @@ public enum PaymentUpsertPlanner {
                 result.importedRef = payment.importedRef
                 result.orderId = payment.orderId
                 result.orderRef = payment.orderRef
-                plan.lines.append((result, target))
+                plan.lines.append((result, target, nil))
             } catch let fault as LineFault {
-                plan.lines.append((echo(line, errors: fault.message), nil))
+                plan.lines.append((echo(line, errors: fault.message), nil, fault.keyOwner))
             } catch {
-                plan.lines.append((echo(line, errors: "\(error)"), nil))
+                plan.lines.append((echo(line, errors: "\(error)"), nil, nil))
             }
         }
         return plan
@@ -120,7 +126,12 @@ public enum PaymentUpsertPlanner {
 
     struct LineFault: Error {
         let message: String
-        init(_ message: String) { self.message = message }
+        /// The payment holding a unique key the line wanted; the reply names it.
+        var keyOwner: PaymentUpsertPlan.Target?
+        init(_ message: String, keyOwner: PaymentUpsertPlan.Target? = nil) {
+            self.message = message
+            self.keyOwner = keyOwner
+        }
     }
 
     /// The batch as it stands after each line: existing payments as updated so far and the
@@ -221,10 +232,10 @@ public enum PaymentUpsertPlanner {
         /// PaymentImportedRef and BackOfficeCode are unique per account.
         private mutating func claimKeys(of payment: Payment, replacing old: Payment?, for target: PaymentUpsertPlan.Target) throws {
             if let ref = payment.importedRef, let owner = importedRefOwners[ref], owner != target {
-                throw LineFault("PaymentImportedRef '\(ref)' belongs to another payment\(describe(owner))")
+                throw LineFault("PaymentImportedRef '\(ref)' belongs to another payment", keyOwner: owner)
             }
             if let code = payment.backOfficeCode, let owner = backOfficeCodeOwners[code], owner != target {
-                throw LineFault("BackOfficeCode '\(code)' belongs to another payment\(describe(owner))")
+                throw LineFault("BackOfficeCode '\(code)' belongs to another payment", keyOwner: owner)
             }
             if let old {
                 if let ref = old.importedRef, ref != payment.importedRef { importedRefOwners[ref] = nil }
@@ -232,11 +243,6 @@ public enum PaymentUpsertPlanner {
             }
             if let ref = payment.importedRef, ref != old?.importedRef { importedRefOwners[ref] = target }
             if let code = payment.backOfficeCode, code != old?.backOfficeCode { backOfficeCodeOwners[code] = target }
-        }
-
-        private func describe(_ target: PaymentUpsertPlan.Target) -> String {
-            if case .existing(let id) = target { return " (\(id))" }
-            return " (an earlier line)"
         }
 
         private func resolveOrder(_ changes: PaymentChanges) throws -> Order? {

@@ -50,12 +50,21 @@ public struct FinancialTransactionCategory: Sendable, Hashable, Codable {
 /// A salted SHA-256 of a secret: `sha256:<salt hex>:<digest hex>`. The secret itself is never
 /// kept, and `description` shows only that a hash is there.
 public struct SecretHash: Sendable, Hashable, Codable, CustomStringConvertible {
+    public static func == (lhs: SecretHash, rhs: SecretHash) -> Bool { lhs.encoded == rhs.encoded }
+    public func hash(into hasher: inout Hasher) { hasher.combine(encoded) }
+
     public let encoded: String
+    // Decoded once: every command's credentials are checked against them.
+    private let salt: [UInt8]
+    private let digest: [UInt8]
 
     public init?(encoded: String) {
         let parts = encoded.split(separator: ":")
-        guard parts.count == 3, parts[0] == "sha256", parts[2].count == 64 else { return nil }
+        guard parts.count == 3, parts[0] == "sha256", let salt = [UInt8](hex: parts[1]),
+              let digest = [UInt8](hex: parts[2]), digest.count == 32 else { return nil }
         self.encoded = encoded
+        self.salt = salt
+        self.digest = digest
     }
 
     /// Hashes a secret with a fresh random salt.
@@ -66,20 +75,27 @@ public struct SecretHash: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     static func hashing(_ secret: String, salt: [UInt8]) -> SecretHash {
-        let digest = SHA256.hash(data: salt + Array(secret.utf8))
-        // Built from hex digits only, so it always parses.
-        return SecretHash(unchecked: "sha256:\(salt.hexString):\(Array(digest).hexString)")
+        let digest = digest(of: secret, salt: salt)
+        return SecretHash(encoded: "sha256:\(salt.hexString):\(digest.hexString)", salt: salt, digest: digest)
     }
 
-    private init(unchecked encoded: String) { self.encoded = encoded }
+    private init(encoded: String, salt: [UInt8], digest: [UInt8]) {
+        self.encoded = encoded
+        self.salt = salt
+        self.digest = digest
+    }
+
+    private static func digest(of secret: String, salt: [UInt8]) -> [UInt8] {
+        var hash = SHA256()
+        hash.update(data: salt)
+        hash.update(data: Array(secret.utf8))
+        return Array(hash.finalize())
+    }
 
     /// Constant-time comparison, so timing does not tell how much of a guess was right.
     public func matches(_ secret: String) -> Bool {
-        let parts = encoded.split(separator: ":")
-        guard parts.count == 3, let salt = [UInt8](hex: parts[1]) else { return false }
-        let candidate = SecretHash.hashing(secret, salt: salt).encoded.utf8
-        guard candidate.count == encoded.utf8.count else { return false }
-        return zip(candidate, encoded.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        let candidate = Self.digest(of: secret, salt: salt)
+        return candidate.count == digest.count && zip(candidate, digest).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     public var description: String { "SecretHash(sha256)" }

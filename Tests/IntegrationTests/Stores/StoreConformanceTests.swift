@@ -303,6 +303,59 @@ struct StoreConformanceTests {
         }
     }
 
+    /// Single-line commands of one account may be planned together; nothing a client sees
+    /// may differ from running them one after the other.
+    @Test("a batch of mixed commands answers and stores exactly what they do one at a time", arguments: StoreKind.allCases)
+    func batchEqualsOneAtATime(kind: StoreKind) async throws {
+        let bodies: [(key: String, account: String, operation: StoreOperation)] = try [
+            ("a", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nRef123,P1,1\n"))),
+            ("b", "123", .updatePayments(Self.lines("PaymentImportedRef,Amount,BackOfficeCode\nP1,2,B1\n"))),
+            ("c", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount,BackOfficeCode\nRef123,P2,3,B1\nNoSuch,P3,4\n"))),
+            ("a", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nRef123,P1,1\n"))),
+            ("d", "123", .updateOrders(try OrderLineDecoder.decode(try CSVReader.read("OrderRef\nO-9\n")))),
+            ("e", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nO-9,P4,5\nRef123,P4,6\n"))),
+            ("f", "456", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nRef123,P1,7\n"))),
+            ("g", "123", .updatePayments(Self.lines("PaymentId,Amount\n999999,8\n"))),
+            // The id the first command's insert gets: known only once it is written.
+            ("h", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nRef123,P5,10\n"))),
+            ("i", "123", .updatePayments(Self.lines("PaymentId,Amount\n1003,11\n"))),
+            ("b", "123", .updatePayments(Self.lines("PaymentImportedRef,Amount\nP1,9\n"))),
+        ]
+        func commands(_ harness: StoreHarness) -> [StoreCommand] {
+            bodies.enumerated().map { index, body in
+                // Same key and same body replay; "b" comes back with another body: a conflict.
+                let fingerprint = body.key == "a" ? "a" : "\(body.key)-\(index)"
+                return StoreCommand(account: body.account, idempotencyKey: body.key, fingerprint: Array(fingerprint.utf8),
+                                    operation: body.operation, now: harness.now, epochSeconds: 1_795_000_000, reply: TestReply.make)
+            }
+        }
+        var answers: [[StoreOutcome]] = []
+        var stored: [[Payment]] = []
+        for together in [true, false] {
+            try await withStore(kind) { harness in
+                var outcomes: [StoreOutcome] = []
+                if together {
+                    outcomes = try await harness.store.execute(commands(harness))
+                } else {
+                    for command in commands(harness) { outcomes += try await harness.store.execute([command]) }
+                }
+                answers.append(outcomes)
+                stored.append(try await harness.get("") + (try await harness.get("", account: "456")))
+            }
+        }
+        #expect(answers[0] == answers[1])
+        #expect(stored[0] == stored[1])
+        // The run did something worth comparing: inserts, an update, refusals, a replay, a conflict.
+        #expect(stored[0].map(\.importedRef) == ["P1", "P4", "P5"])
+        #expect(stored[0].first { $0.id == 1003 }?.amount == Amount(scaled: 110_000))
+        if case .applied(let reply) = answers[0][0] { #expect(answers[0][3] == .replayed(reply)) } else { Issue.record("a not applied") }
+        #expect(answers[0][10] == .conflict)
+    }
+
+    private static func lines(_ csv: String) throws -> [PaymentLine] {
+        try PaymentLineDecoder.decode(try CSVReader.read(csv))
+    }
+
     @Test("UpdateOrders registers orders once per OrderRef and renames by OrderId", arguments: StoreKind.allCases)
     func orders(kind: StoreKind) async throws {
         try await withStore(kind) { harness in

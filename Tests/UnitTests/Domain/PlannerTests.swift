@@ -105,6 +105,6 @@ struct PlannerTests {
         let results = PaymentUpsertPlanner.plan(input, lookup: PaymentLookup(orders: [order]), now: now, nextNumber: 1)
             .results(insertedIds: [0: 1])
         #expect(results[0].errors == "")
-        #expect(results[1].errors == "BackOfficeCode 'BOC' belongs to another payment (an earlier line)")
+        #expect(results[1].errors == "BackOfficeCode 'BOC' belongs to another payment (1)")
     }
 }
