@@ -83,10 +83,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// The most messages handed over in one batch.
     public var maxBatchSize: Int = 500
     /// How many polled messages may wait for the owner before polling stops: backpressure.
-    public var maxBufferedMessages: Int = 5_000
+    public var maxBufferedMessages: Int = 1_000
     /// librdkafka's prefetch per consumer (`queued.max.messages.kbytes`); its own default,
     /// 64 MiB, is most of a worker's memory when a backlog waits.
-    public var prefetchKilobytes: Int = 8_192
+    public var prefetchKilobytes: Int = 4_096
 
     public init(common: KafkaConfiguration, groupID: String) {
         self.common = common

@@ -30,6 +30,7 @@ struct WorkerBenchmark: AsyncParsableCommand {
         // The clock starts once replies can be read: joining the group is not the worker's time.
         await assigned.wait()
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: common), logger: logger)
+        try await producer.prepare(topics: ["payments.commands"])
 
         // Built before the clock starts: the benchmark measures the worker, not this program.
         let messages = (0..<commands).map { index in
@@ -45,7 +46,9 @@ struct WorkerBenchmark: AsyncParsableCommand {
         let sending = Task { try await producer.sendAll(messages) }
         var seen = Set<String>()
         var failed = 0
+        var firstReply: ContinuousClock.Instant?
         for await batch in replies.batches {
+            firstReply = firstReply ?? clock.now
             for reply in batch {
                 guard let id = reply.headers.string(named: "correlation-id"), id.hasPrefix("\(run)-") else { continue }
                 if seen.insert(id).inserted, reply.headers.string(named: "status") != "ok" { failed += 1 }
@@ -54,11 +57,18 @@ struct WorkerBenchmark: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         _ = try await sending.value
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sent = clock.now - start
+        let seconds = Self.seconds(elapsed)
         print(String(format: "%@: %d commands of %d lines in %.2f s = %.0f commands/s, %.0f lines/s (%d not ok)",
                      label, commands, lines, seconds, Double(commands) / seconds, Double(commands * lines) / seconds, failed))
+        print(String(format: "%@: first reply after %.2f s; all commands acknowledged by the broker after %.2f s",
+                     label, Self.seconds((firstReply ?? start) - start), Self.seconds(sent)))
         await producer.close()
         await replies.close()
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

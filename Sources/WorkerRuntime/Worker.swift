@@ -25,6 +25,13 @@ public struct Worker: Service {
     public func run() async throws {
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(common: configuration.kafka), logger: logger)
+        let topics = configuration.topics
+        do {
+            try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq])
+        } catch {
+            // Not fatal: the first publish to each topic fetches what is missing, only later.
+            logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
+        }
         let inFlight = InFlightWork()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID),

@@ -35,6 +35,9 @@ public struct WorkerConfiguration: Sendable {
     public var maxMessageBytes = 16 << 20
     /// Consecutive writes of one partition applied in one store transaction, at most.
     public var maxCommandsPerTransaction = 200
+    /// CSV lines decoded and waiting for one transaction, at most: bounds the memory bulk
+    /// imports take (a decoded line costs some hundred bytes) without small transactions.
+    public var maxLinesPerTransaction = 5_000
     /// Batches handled but not yet acknowledged, across partitions, before the worker stops
     /// taking more: bounds memory, and how much is handled again after a crash.
     public var maxBatchesInFlight = 16

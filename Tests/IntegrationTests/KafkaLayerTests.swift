@@ -246,6 +246,22 @@ struct KafkaLayerTests {
         await broker.stop()
     }
 
+    @Test("prepare fetches the topics' metadata, and says so when the broker cannot be reached")
+    func prepareTopics() async throws {
+        let broker = try KafkaDevBroker(brokerCount: 1)
+        try broker.createTopic("replies", partitions: 2, replicationFactor: 1)
+        let producer = try makeProducer(broker)
+        try await producer.prepare(topics: ["replies"])
+        let report = try await producer.send(KafkaProducerMessage(topic: "replies", key: nil, value: Array("x".utf8)))
+        #expect(report.offset == 0)
+        await producer.close()
+
+        let nowhere = try KafkaProducer(configuration: KafkaProducerConfiguration(
+            common: KafkaConfiguration(bootstrapServers: ["127.0.0.1:9"])))
+        await #expect(throws: KafkaError.self) { try await nowhere.prepare(topics: ["replies"], timeout: .milliseconds(300)) }
+        await nowhere.close(timeout: .zero)
+    }
+
     @Test("a bad configuration property or value gives an error that names it")
     func badConfigurationIsNamed() throws {
         let unknown = #expect(throws: KafkaError.self) {

@@ -26,6 +26,15 @@ public enum StoreOperation: Sendable {
     case updatePayments([PaymentLine])
     case deletePayments(PaymentQuery)
     case cancelPayment(CancelPaymentRequest)
+
+    /// CSV lines for the imports, 1 for the others: a measure of the work and memory it takes.
+    public var lineCount: Int {
+        switch self {
+        case .updateOrders(let lines): lines.count
+        case .updatePayments(let lines): lines.count
+        case .deletePayments, .cancelPayment: 1
+        }
+    }
 }
 
 /// What an operation did, for the plugin to turn into a reply.
