@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         // Only for the benchmark that compares our CSV reader with a library's.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
@@ -69,7 +73,8 @@ let package = Package(
         ),
         // What a plugin may see of the runtime: the protocol and its context types.
         .target(name: "PluginProtocol", dependencies: ["PaymentsDomain"]),
-        // Envelope, registry, dispatch, idempotency, retries, offsets, shutdown.
+        // Envelope, registry, dispatch, idempotency, retries, offsets, shutdown, metrics and
+        // the operations endpoint (metrics, health).
         .target(
             name: "WorkerRuntime",
             dependencies: [
@@ -78,6 +83,10 @@ let package = Package(
                 "PluginProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -92,7 +101,10 @@ let package = Package(
                 "PaymentStores",
                 "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),

@@ -1,3 +1,4 @@
+import CRDKafka
 /// Settings every client shares. The typed fields cover what a worker sets in code; any other
 /// librdkafka property (SASL, TLS, tuning) goes in `properties`, which is applied last and
 /// so wins over a typed field.
@@ -50,6 +51,11 @@ public struct KafkaProducerConfiguration: Sendable {
         self.common = common
     }
 
+    /// Checks every property with librdkafka, without creating a client.
+    public func validate() throws {
+        rd_kafka_conf_destroy(try RDKafkaClient.makeConf(librdkafkaProperties()))
+    }
+
     func librdkafkaProperties() -> [String: String] {
         var properties = common.baseProperties
         properties["enable.idempotence"] = idempotent ? "true" : "false"
@@ -91,6 +97,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     public init(common: KafkaConfiguration, groupID: String) {
         self.common = common
         self.groupID = groupID
+    }
+
+    /// Checks every property with librdkafka, without creating a client.
+    public func validate() throws {
+        rd_kafka_conf_destroy(try RDKafkaClient.makeConf(librdkafkaProperties()))
     }
 
     func librdkafkaProperties() -> [String: String] {

@@ -165,6 +165,49 @@ public final class KafkaConsumer: Sendable {
         return KafkaTopicPartition.array(from: list).sorted()
     }
 
+    /// Each partition's end (the offset the next message will get), asked of the broker.
+    public func highWatermarks(
+        _ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)
+    ) async throws -> [KafkaTopicPartition: Int64] {
+        try await client.runBlocking { handle in
+            var ends: [KafkaTopicPartition: Int64] = [:]
+            for partition in partitions {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                let error = partition.topic.withCString { topic in
+                    rd_kafka_query_watermark_offsets(handle, topic, partition.partition, &low, &high, Int32(clamping: timeout.milliseconds))
+                }
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw KafkaError(code: .client, responseError: error, context: "reading the end of \(partition)")
+                }
+                ends[partition] = high
+            }
+            return ends
+        }
+    }
+
+    /// Messages behind each assigned partition's end: the high watermark librdkafka last saw
+    /// in a fetch, minus `nextOffsets` (what its owner has finished) or, for a partition
+    /// missing there, the consumer's position. Reads cached values; never blocks.
+    public func lag(after nextOffsets: [KafkaTopicPartition: Int64] = [:]) throws -> [KafkaTopicPartition: Int64] {
+        let partitions = try assignment()
+        let list = NativePartitionList(partitions)
+        _ = rd_kafka_position(client.handle, list.pointer)
+        let positions = list.offsets()
+        var lag: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let error = partition.topic.withCString { topic in
+                rd_kafka_get_watermark_offsets(client.handle, topic, partition.partition, &low, &high)
+            }
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            guard let done = nextOffsets[partition] ?? positions[partition].flatMap({ $0 >= 0 ? $0 : nil }) else { continue }
+            lag[partition] = max(0, high - done)
+        }
+        return lag
+    }
+
     /// Stops fetching these partitions until `resume`; what was already handed over stays.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
         let list = NativePartitionList(partitions)

@@ -1,18 +1,35 @@
 import ArgumentParser
+import CancelPaymentPlugin
+import DeletePaymentsPlugin
+import GetPaymentsPlugin
 import Logging
+import UpdateOrdersPlugin
+import UpdatePaymentsPlugin
+import WorkerRuntime
 
 @main
 struct PaymentWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-worker",
         abstract: "Consumes payment commands from Kafka and publishes their replies.",
-        subcommands: [RunCommand.self, SendCommand.self, AccountsCommand.self, BrokerCommand.self]
+        subcommands: [RunCommand.self, SendCommand.self, TailCommand.self, DLQCommand.self, AccountsCommand.self,
+                      ConfigCommand.self, BrokerCommand.self]
     )
 
+    /// Every handler plugin this build has, all enabled.
+    static var plugins: PluginRegistry {
+        PluginRegistry([UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin()])
+    }
+
+    static var commandNames: [String] { plugins.commands }
+
     /// Logs go to standard error: standard output carries what commands print for scripts.
-    static func bootstrapLogging(level: Logger.Level) {
+    static func bootstrapLogging(level: Logger.Level, format: WorkerSettings.LogFormat = .text) {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = switch format {
+            case .text: StreamLogHandler.standardError(label: label)
+            case .json: JSONLogHandler(label: label)
+            }
             handler.logLevel = level
             return handler
         }

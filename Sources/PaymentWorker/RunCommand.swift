@@ -6,79 +6,42 @@ import Foundation
 import GetPaymentsPlugin
 import Kafka
 import Logging
+import Metrics
 import PaymentStores
 import PaymentsDomain
+import Prometheus
 import ServiceLifecycle
 import UpdateOrdersPlugin
 import UpdatePaymentsPlugin
 import WorkerRuntime
 
-/// `payment-worker run`: the worker. Every option can also come from the environment
-/// variable named in its help; a flag wins over the environment.
+/// `payment-worker run`: the worker. Settings come from `--config FILE`, the environment and
+/// flags; a flag wins over the environment, which wins over the file.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the worker. With no bootstrap servers it starts a dev broker in-process and runs in dev mode.")
 
-    @Option(help: "Kafka bootstrap servers, host:port,... (PAYMENT_WORKER_BOOTSTRAP_SERVERS). None: an embedded dev broker.")
-    var bootstrapServers: String?
-
-    @Option(help: "Consumer group (PAYMENT_WORKER_GROUP_ID, default payment-worker).")
-    var groupId: String?
-
-    @Option(help: "sqlite:PATH or postgres://... (PAYMENT_WORKER_STORE, default sqlite:./data/payments.sqlite).")
-    var store: String?
-
-    @Flag(help: "Provision the seed examples' account and order (PAYMENT_WORKER_DEV=1).")
-    var dev = false
-
-    @Option(help: "The accounts file, as 'accounts add' writes it (PAYMENT_WORKER_ACCOUNTS_FILE).")
-    var accountsFile: String?
-
-    @Option(help: "Commands topic (PAYMENT_WORKER_COMMANDS_TOPIC).") var commandsTopic: String?
-    @Option(help: "Results topic (PAYMENT_WORKER_RESULTS_TOPIC).") var resultsTopic: String?
-    @Option(help: "Errors topic (PAYMENT_WORKER_ERRORS_TOPIC).") var errorsTopic: String?
-    @Option(help: "DLQ topic (PAYMENT_WORKER_DLQ_TOPIC).") var dlqTopic: String?
-
-    @Option(name: .customLong("kafka-property"), help: "Any librdkafka property, name=value (repeatable).")
-    var kafkaProperties: [String] = []
-
-    @Option(help: "Attempts for a transient failure before the DLQ (PAYMENT_WORKER_RETRY_ATTEMPTS, default 5).")
-    var retryAttempts: Int?
-
-    @Option(help: "Largest command body in bytes (PAYMENT_WORKER_MAX_MESSAGE_BYTES, default 16 MiB).")
-    var maxMessageBytes: Int?
-
-    @Option(help: "Most lines in one CSV command (PAYMENT_WORKER_MAX_LINES, default 100000).")
-    var maxLines: Int?
-
-    @Option(name: .customLong("disable-command"),
-            help: "A command to turn off; it is then UNKNOWN_COMMAND (repeatable; PAYMENT_WORKER_DISABLED_COMMANDS, comma-separated).")
-    var disabledCommands: [String] = []
-
-    @Flag(help: "Benchmark baseline: answer every command ok, unread and unstored.")
-    var passthrough = false
-
-    @Option(help: "Log level (PAYMENT_WORKER_LOG_LEVEL, default info).")
-    var logLevel: Logger.Level?
+    @OptionGroup var options: WorkerOptions
 
     func run() async throws {
         Self.limitMallocArenas()
-        let environment = ProcessInfo.processInfo.environment
-        func setting(_ flag: String?, _ variable: String) -> String? { flag ?? environment["PAYMENT_WORKER_\(variable)"] }
-
-        PaymentWorkerCommand.bootstrapLogging(level: logLevel ?? setting(nil, "LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info)
+        let settings: WorkerSettings
+        do {
+            settings = try await options.settings(environment: ProcessInfo.processInfo.environment)
+            try settings.validate()
+        } catch {
+            throw ValidationError("configuration: \(error)")
+        }
+        PaymentWorkerCommand.bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "payment-worker")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         var services: [any Service] = []
-        var bootstrap = setting(bootstrapServers, "BOOTSTRAP_SERVERS")
-        var devMode = dev || ["1", "true", "yes"].contains(environment["PAYMENT_WORKER_DEV"]?.lowercased() ?? "")
-        var topics = WorkerConfiguration.Topics()
-        topics.commands = setting(commandsTopic, "COMMANDS_TOPIC") ?? topics.commands
-        topics.results = setting(resultsTopic, "RESULTS_TOPIC") ?? topics.results
-        topics.errors = setting(errorsTopic, "ERRORS_TOPIC") ?? topics.errors
-        topics.dlq = setting(dlqTopic, "DLQ_TOPIC") ?? topics.dlq
-
+        var bootstrap = settings.bootstrapServers
+        var devMode = settings.dev
+        let topics = settings.topics
         if bootstrap == nil {
             let broker = try KafkaDevBroker(brokerCount: 1, logger: logger)
             for topic in [topics.commands, topics.results, topics.errors, topics.dlq] {
@@ -90,27 +53,9 @@ struct RunCommand: AsyncParsableCommand {
             devMode = true
             services.append(DevBrokerService(broker: broker))
         }
+        let configuration = settings.workerConfiguration(bootstrapServers: bootstrap ?? "")
 
-        var properties: [String: String] = [:]
-        for property in kafkaProperties {
-            let parts = property.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { throw ValidationError("--kafka-property takes name=value, not '\(property)'") }
-            properties[String(parts[0])] = String(parts[1])
-        }
-        var configuration = WorkerConfiguration(kafka: KafkaConfiguration(
-            bootstrapServers: (bootstrap ?? "").split(separator: ",").map(String.init), clientID: "payment-worker", properties: properties))
-        configuration.groupID = setting(groupId, "GROUP_ID") ?? configuration.groupID
-        configuration.passthrough = passthrough
-        configuration.topics = topics
-        if let attempts = retryAttempts ?? setting(nil, "RETRY_ATTEMPTS").flatMap({ Int($0) }) { configuration.retry.attempts = max(1, attempts) }
-        if let bytes = maxMessageBytes ?? setting(nil, "MAX_MESSAGE_BYTES").flatMap({ Int($0) }) {
-            configuration.maxMessageBytes = bytes
-            configuration.limits.csv.maxBytes = bytes
-        }
-        if let lines = maxLines ?? setting(nil, "MAX_LINES").flatMap({ Int($0) }) { configuration.limits.csv.maxRecords = lines }
-
-        let storeArgument = setting(store, "STORE") ?? "sqlite:./data/payments.sqlite"
-        guard let location = StoreLocation(argument: storeArgument) else {
+        guard let location = StoreLocation(argument: settings.store) else {
             throw ValidationError("--store takes sqlite:PATH or a postgres:// URL")
         }
         let paymentStore: any PaymentStore = switch location {
@@ -120,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         logger.notice("store opened", metadata: ["store": "\(location)"])
 
         var accounts: [PaymentsDomain.Account] = []
-        if let path = setting(accountsFile, "ACCOUNTS_FILE") {
+        if let path = settings.accountsFile {
             accounts = try AccountsFile.load(path).directory.accounts
             logger.notice("accounts loaded", metadata: ["file": "\(path)", "accounts": "\(accounts.map(\.apiId))"])
         }
@@ -132,20 +77,16 @@ struct RunCommand: AsyncParsableCommand {
             logger.notice("dev mode: provisioned the seed examples' account (apiid 123, its apikey and CRM token) and order Ref123")
         }
 
-        var registry = PluginRegistry([
-            UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin(),
-        ])
-        let disabled = disabledCommands + (setting(nil, "DISABLED_COMMANDS")?.split(separator: ",").map(String.init) ?? [])
-        for command in disabled {
-            guard registry.plugin(for: command) != nil else {
-                throw ValidationError("--disable-command: there is no command '\(command)'; the commands are \(registry.commands.joined(separator: ", "))")
-            }
-            registry.disable(command)
-        }
-        let worker = Worker(
-            configuration: configuration, store: paymentStore, accounts: AccountDirectory(accounts), registry: registry, logger: logger)
-        services.append(worker)
-        // Services stop in reverse order: the worker drains before the embedded broker goes.
+        var plugins = PaymentWorkerCommand.plugins
+        for command in settings.disabledCommands { plugins.disable(command) }
+        let health = WorkerHealth()
+        services.append(OperationsEndpoint(
+            host: settings.httpHost, port: settings.httpPort, registry: registry, health: health, logger: logger))
+        services.append(Worker(
+            configuration: configuration, store: paymentStore, accounts: AccountDirectory(accounts), registry: plugins,
+            metrics: WorkerMetrics(), health: health, logger: logger))
+        // Services stop in reverse order: the worker drains before the endpoint and the
+        // embedded broker go.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

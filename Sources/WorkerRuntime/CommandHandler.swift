@@ -12,6 +12,7 @@ struct CommandHandler: Sendable {
     let accounts: AccountDirectory
     let store: any PaymentStore
     let configuration: WorkerConfiguration
+    let metrics: WorkerMetrics
     let logger: Logger
 
     private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics) }
@@ -118,13 +119,19 @@ struct CommandHandler: Sendable {
         guard !writes.isEmpty else { return }
         defer { writes = [] }
         let commands = writes.map(\.command)
-        switch await withRetries({ try await store.execute(commands) }) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = await withRetries({ try await store.execute(commands) })
+        metrics.storeTransaction(took: clock.now - started)
+        switch result {
         case .success(let outcomes):
             for (write, outcome) in zip(writes, outcomes) {
                 switch outcome {
                 case .applied(let reply):
+                    metrics.linesHandled(write.name, count: write.command.operation.lineCount)
                     outgoing += publish(reply, for: write.envelope, name: write.name, replayed: false)
                 case .replayed(let reply):
+                    metrics.replayed(write.name)
                     outgoing += publish(reply, for: write.envelope, name: write.name, replayed: true)
                 case .conflict:
                     outgoing += refuse(write.envelope, name: write.name, plugin: write.plugin, DomainError(
@@ -145,6 +152,7 @@ struct CommandHandler: Sendable {
 
     /// The reply, and an error event when its status is `error`.
     private func publish(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
+        metrics.commandHandled(name, status: reply.status)
         var messages = [events.reply(to: envelope, command: name, reply: reply, replayed: replayed)]
         if reply.status == ReplyStatus.error.rawValue {
             messages.append(events.errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
@@ -155,6 +163,7 @@ struct CommandHandler: Sendable {
     /// Bad input: an error reply and an error event, never a retry.
     private func refuse(_ envelope: CommandEnvelope, name: String, plugin: (any CommandPlugin)?, _ error: DomainError) -> [KafkaProducerMessage] {
         logger.info("command refused", metadata: metadata(envelope, name, error))
+        metrics.commandHandled(name, status: ReplyStatus.error.rawValue)
         let reply = plugin?.errorReply(error) ?? .cin7Error(error)
         return [events.reply(to: envelope, command: name, reply: reply, replayed: false),
                 events.errorEvent(for: envelope, command: name, error: error)]
@@ -163,6 +172,8 @@ struct CommandHandler: Sendable {
     /// Poison: a DLQ copy, an error event, and a reply only when the client can match it.
     private func poison(_ envelope: CommandEnvelope, name: String?, _ error: DomainError) -> [KafkaProducerMessage] {
         logger.warning("poison message", metadata: metadata(envelope, name, error))
+        metrics.commandHandled(name ?? "-", status: "poison")
+        metrics.sentToDLQ(reason: "poison")
         var messages = [events.dlqCopy(of: envelope), events.errorEvent(for: envelope, command: name, error: error)]
         if envelope.isMatchable {
             let reply = name.flatMap { registry.plugin(for: $0) }?.errorReply(error) ?? .cin7Error(error)
@@ -175,6 +186,8 @@ struct CommandHandler: Sendable {
     private func giveUp(_ envelope: CommandEnvelope, name: String, plugin: any CommandPlugin, _ failure: StoreError) -> [KafkaProducerMessage] {
         let error = DomainError(.internal, "the store could not take the command (\(failure.message)); it is in \(configuration.topics.dlq)")
         logger.error("command sent to the DLQ", metadata: metadata(envelope, name, error))
+        metrics.commandHandled(name, status: ReplyStatus.error.rawValue)
+        metrics.sentToDLQ(reason: "retries_exhausted")
         return [events.reply(to: envelope, command: name, reply: plugin.errorReply(error), replayed: false),
                 events.errorEvent(for: envelope, command: name, error: error),
                 events.dlqCopy(of: envelope)]
@@ -190,6 +203,7 @@ struct CommandHandler: Sendable {
                 logger.warning("store busy or down, retrying", metadata: [
                     "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
                 ])
+                metrics.retried("store")
                 try? await Task.sleep(for: backoff)
                 attempt += 1
             } catch let error as StoreError {

@@ -12,14 +12,20 @@ public struct Worker: Service {
     let configuration: WorkerConfiguration
     let store: any PaymentStore
     let handler: CommandHandler
+    let metrics: WorkerMetrics
+    let health: WorkerHealth
     let logger: Logger
 
     public init(configuration: WorkerConfiguration, store: any PaymentStore, accounts: AccountDirectory,
-                registry: PluginRegistry, logger: Logger = Logger(label: "payment-worker")) {
+                registry: PluginRegistry, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(),
+                logger: Logger = Logger(label: "payment-worker")) {
         self.configuration = configuration
         self.store = store
+        self.metrics = metrics
+        self.health = health
         self.logger = logger
-        handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration, logger: logger)
+        handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
+                                 metrics: metrics, logger: logger)
     }
 
     public func run() async throws {
@@ -33,6 +39,7 @@ public struct Worker: Service {
             logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
         }
         let inFlight = InFlightWork()
+        let progress = PartitionProgress()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID),
             topics: [configuration.topics.commands], logger: logger,
@@ -40,16 +47,18 @@ public struct Worker: Service {
         logger.notice("worker started", metadata: [
             "group": "\(configuration.groupID)", "commands": "\(configuration.topics.commands)",
         ])
+        health.set(.consumer, passing: true)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
+                group.addTask { await watch(consumer: consumer, producer: producer, progress: progress) }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
                     var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
                     for message in batch { partitions[message.topicPartition, default: []].append(message) }
                     for (partition, messages) in partitions {
                         lanes[partition] = submit(messages, of: partition, after: lanes[partition],
-                                                  consumer: consumer, producer: producer, inFlight: inFlight)
+                                                  consumer: consumer, producer: producer, inFlight: inFlight, progress: progress)
                     }
                     await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
                 }
@@ -57,9 +66,11 @@ public struct Worker: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            health.set(.consumer, passing: false)
             // Stops fetching; the revocation waits for the batches in flight, then commits.
             Task { await consumer.close() }
         }
+        health.set(.consumer, passing: false)
         await consumer.close()
         await producer.close(timeout: configuration.shutdownTimeout)
         try await store.close()
@@ -85,9 +96,10 @@ public struct Worker: Service {
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
     private func submit(
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
+        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork, progress: PartitionProgress
     ) -> PartitionLane {
         inFlight.begin()
+        let arrived = ContinuousClock.now
         let handled = Task { () -> Published? in
             _ = await previous?.handled.value
             let outgoing = await handler.handle(messages)
@@ -99,8 +111,10 @@ public struct Worker: Service {
             if let published = await handled.value { acknowledged = await confirm(published, producer: producer) }
             await previous?.done.value
             guard acknowledged, let last = messages.last else { return }
+            metrics.handled(messages.count, took: ContinuousClock.now - arrived)
             do {
                 try consumer.storeOffsets([partition: last.offset + 1])
+                progress.finished(partition, next: last.offset + 1)
             } catch {
                 // The partition moved on; its new owner is answered from the idempotency store.
                 logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
@@ -119,6 +133,7 @@ public struct Worker: Service {
                 return nil
             } catch {
                 logger.error("publishing failed, trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                metrics.retried("publish")
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
             }
@@ -138,11 +153,48 @@ public struct Worker: Service {
                 return false
             } catch {
                 logger.error("a delivery failed, publishing the batch again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                metrics.retried("publish")
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
                 guard let again = await enqueue(published.messages, producer: producer) else { return false }
                 pending = again.deliveries
             }
+        }
+    }
+
+    /// Every few seconds: is the store answering, is a broker answering, how far behind is
+    /// each partition. Readiness and the lag gauges come from here.
+    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, progress: PartitionProgress) async {
+        var reported: Set<KafkaTopicPartition> = []
+        while !Task.isCancelled {
+            let interval = configuration.healthCheckInterval
+            let storeAnswers = await Self.answers(within: interval) { _ = try await store.idempotencyRecord(account: "", key: "") }
+            health.set(.store, passing: storeAnswers)
+            let brokerAnswers = await Self.answers(within: interval) {
+                try await producer.prepare(topics: [configuration.topics.results], timeout: interval)
+            }
+            health.set(.broker, passing: brokerAnswers)
+            if let lag = try? consumer.lag(after: progress.nextOffsets) {
+                for (partition, messages) in lag { metrics.lag(partition, messages: messages) }
+                // A partition given up reads 0 rather than its last value.
+                for partition in reported.subtracting(lag.keys) { metrics.lag(partition, messages: 0) }
+                reported = Set(lag.keys)
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Whether `probe` succeeds before the deadline.
+    private static func answers(within deadline: Duration, _ probe: @escaping @Sendable () async throws -> Void) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await probe()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
     }
 

@@ -45,8 +45,16 @@ public struct WorkerConfiguration: Sendable {
     /// touching the store. Consuming, publishing and committing are as usual.
     public var passthrough = false
     public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
+    /// How often readiness (store, broker) and the lag gauges are refreshed.
+    public var healthCheckInterval: Duration = .seconds(2)
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).
     public var shutdownTimeout: Duration = .seconds(30)
+
+    /// Checks the Kafka properties with librdkafka, as the worker's clients will use them.
+    public func validate() throws {
+        try KafkaConsumerConfiguration(common: kafka, groupID: groupID).validate()
+        try KafkaProducerConfiguration(common: kafka).validate()
+    }
 
     public init(kafka: KafkaConfiguration) {
         self.kafka = kafka

@@ -60,6 +60,8 @@ struct WorkerHarness {
         let worker = try ChildProcess(TestBinaries.paymentWorker, [
             "run", "--bootstrap-servers", bootstrap, "--dev", "--store", store, "--group-id", group,
             "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
+            // Workers run side by side: each lets the system pick its operations port.
+            "--http-port", "0",
         ] + extraArguments)
         do {
             try await worker.waitForStandardError(containing: "partitions assigned")

@@ -62,7 +62,7 @@ struct CommandHandlerRetryTests {
         configuration.retry.initialBackoff = .milliseconds(1)
         return CommandHandler(
             registry: PluginRegistry([UpdatePaymentsPlugin()]), accounts: AccountDirectory([AccountDirectory.seedAccount]),
-            store: store, configuration: configuration, logger: Logger(label: "test"))
+            store: store, configuration: configuration, metrics: WorkerMetrics(), logger: Logger(label: "test"))
     }
 
     private func command(offset: Int64) -> KafkaConsumerMessage {

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Kafka
+
+/// `payment-worker dlq list | replay`: what is in the dead-letter topic, why and when, and
+/// putting messages back on the commands topic once their cause is mended.
+struct DLQCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq", abstract: "Inspect and replay the dead-letter topic.", subcommands: [List.self, Replay.self])
+
+    struct Topics: ParsableArguments {
+        @Option(help: "Kafka bootstrap servers (PAYMENT_WORKER_BOOTSTRAP_SERVERS).")
+        var bootstrapServers: String?
+        @Option var commandsTopic = "payments.commands"
+        @Option var errorsTopic = "payments.errors"
+        @Option var dlqTopic = "payments.dlq"
+
+        func bootstrap() throws -> String {
+            guard let bootstrap = bootstrapServers ?? ProcessInfo.processInfo.environment["PAYMENT_WORKER_BOOTSTRAP_SERVERS"] else {
+                throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is needed")
+            }
+            return bootstrap
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per dead letter: where, when, which command, why.")
+
+        @OptionGroup var topics: Topics
+
+        func run() async throws {
+            PaymentWorkerCommand.bootstrapLogging(level: .warning)
+            let bootstrap = try topics.bootstrap()
+            let letters = try await TopicReader(bootstrapServers: bootstrap, topic: topics.dlqTopic).readToEnd()
+            let reasons = DeadLetterReasons(try await TopicReader(bootstrapServers: bootstrap, topic: topics.errorsTopic).readToEnd())
+            for letter in letters {
+                let headers = letter.headers
+                var line = "\(letter.partition):\(letter.offset)"
+                if let time = letter.timestamp { line += "  " + OutgoingTime.iso8601(milliseconds: time) }
+                line += "  command=\(headers.string(named: "command") ?? "-")"
+                if let key = letter.key { line += "  key=\(String(decoding: key, as: UTF8.self))" }
+                if let idempotencyKey = headers.string(named: "idempotency-key") { line += "  idempotency-key=\(idempotencyKey)" }
+                if let correlationId = headers.string(named: "correlation-id") { line += "  correlation-id=\(correlationId)" }
+                line += "  " + (reasons.reason(for: letter) ?? "reason: not found in \(topics.errorsTopic)")
+                print(line)
+            }
+            print("\(letters.count) message\(letters.count == 1 ? "" : "s") in \(topics.dlqTopic)")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put dead letters back on the commands topic, key, body and headers as they were.",
+            discussion: """
+                A letter without an idempotency-key header is given one naming its place in the DLQ, so replaying \
+                it twice is answered from the idempotency record the second time.
+                """)
+
+        @OptionGroup var topics: Topics
+
+        @Option(name: .customLong("message"), help: "PARTITION:OFFSET of a letter to replay (repeatable).")
+        var messages: [String] = []
+
+        @Flag(help: "Replay every letter now in the DLQ.")
+        var all = false
+
+        func validate() throws {
+            guard all != !messages.isEmpty else { throw ValidationError("give --all or one or more --message PARTITION:OFFSET") }
+        }
+
+        func run() async throws {
+            PaymentWorkerCommand.bootstrapLogging(level: .warning)
+            let bootstrap = try topics.bootstrap()
+            var wanted: Set<KafkaTopicPartitionOffset> = []
+            for message in messages {
+                let parts = message.split(separator: ":")
+                guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else {
+                    throw ValidationError("--message takes PARTITION:OFFSET, not '\(message)'")
+                }
+                wanted.insert(KafkaTopicPartitionOffset(partition: partition, offset: offset))
+            }
+            let letters = try await TopicReader(bootstrapServers: bootstrap, topic: topics.dlqTopic).readToEnd()
+                .filter { all || wanted.contains(KafkaTopicPartitionOffset(partition: $0.partition, offset: $0.offset)) }
+            let missing = wanted.subtracting(letters.map { KafkaTopicPartitionOffset(partition: $0.partition, offset: $0.offset) })
+            guard missing.isEmpty else {
+                throw ValidationError("not in \(topics.dlqTopic): \(missing.map { "\($0.partition):\($0.offset)" }.sorted().joined(separator: ", "))")
+            }
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
+                common: KafkaConfiguration(bootstrapServers: bootstrap.split(separator: ",").map(String.init), clientID: "payment-worker-dlq")))
+            let replays = letters.map { letter in
+                var headers = letter.headers
+                if headers.string(named: "idempotency-key") == nil {
+                    headers.append(KafkaHeader(name: "idempotency-key", string: "\(letter.topic)/\(letter.partition)/\(letter.offset)"))
+                }
+                return KafkaProducerMessage(topic: topics.commandsTopic, key: letter.key, value: letter.value, headers: headers)
+            }
+            _ = try await producer.sendAll(replays)
+            await producer.close()
+            print("replayed \(replays.count) message\(replays.count == 1 ? "" : "s") onto \(topics.commandsTopic)")
+        }
+    }
+}
+
+struct KafkaTopicPartitionOffset: Hashable {
+    let partition: Int32
+    let offset: Int64
+}
+
+/// Why each dead letter is there: the error event published with it, matched on the
+/// correlation id or idempotency key the two share.
+struct DeadLetterReasons {
+    private var byCorrelationId: [String: String] = [:]
+    private var byIdempotencyKey: [String: String] = [:]
+
+    init(_ events: [KafkaConsumerMessage]) {
+        for event in events {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(event.value ?? [])) as? [String: Any],
+                  let code = object["code"] as? String else { continue }
+            let reason = "\(code): \(object["message"] as? String ?? "")"
+            if let id = object["correlation_id"] as? String { byCorrelationId[id] = reason }
+            if let key = object["idempotency_key"] as? String { byIdempotencyKey[key] = reason }
+        }
+    }
+
+    func reason(for letter: KafkaConsumerMessage) -> String? {
+        if let id = letter.headers.string(named: "correlation-id"), let reason = byCorrelationId[id] { return reason }
+        if let key = letter.headers.string(named: "idempotency-key"), let reason = byIdempotencyKey[key] { return reason }
+        return nil
+    }
+}
+
+enum OutgoingTime {
+    static func iso8601(milliseconds: Int64) -> String {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
+    }
+}

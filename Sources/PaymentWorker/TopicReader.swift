@@ -1,0 +1,83 @@
+import Foundation
+import Kafka
+import Logging
+
+/// Reads a topic as its own consumer group that commits nothing of note: `dlq` reads it from
+/// the start up to the end it had when asked, `tail` follows it.
+struct TopicReader {
+    let common: KafkaConfiguration
+    let topic: String
+
+    init(bootstrapServers: String, topic: String) {
+        common = KafkaConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "payment-worker-tools")
+        self.topic = topic
+    }
+
+    /// Every message now in the topic, in partition and offset order.
+    func readToEnd(timeout: Duration = .seconds(30)) async throws -> [KafkaConsumerMessage] {
+        let assigned = AssignmentWaiter()
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools-\(UUID().uuidString)"),
+            topics: [topic], logger: Logger(label: "payment-worker.tools"), rebalanceListener: assigned)
+        let partitions = try await assigned.partitions(within: timeout)
+        let ends = try await consumer.highWatermarks(partitions).filter { $0.value > 0 }
+        var messages: [KafkaConsumerMessage] = []
+        var reached = Set(partitions.filter { ends[$0] == nil })
+        if reached.count < partitions.count {
+            for await batch in consumer.batches {
+                for message in batch where message.offset < ends[message.topicPartition, default: 0] {
+                    messages.append(message)
+                    if message.offset + 1 >= ends[message.topicPartition, default: 0] { reached.insert(message.topicPartition) }
+                }
+                if reached.count == partitions.count { break }
+            }
+        }
+        await consumer.close()
+        return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+    }
+
+    /// Each message as it arrives, from the start or only new ones.
+    func follow(fromStart: Bool, _ body: (KafkaConsumerMessage) -> Void) async throws {
+        var configuration = KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tail-\(UUID().uuidString)")
+        configuration.offsetReset = fromStart ? .earliest : .latest
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [topic], logger: Logger(label: "payment-worker.tools"))
+        for await batch in consumer.batches {
+            for message in batch { body(message) }
+        }
+    }
+}
+
+/// Resumes once the consumer holds its partitions (all of the topic's: it is alone in its group).
+final class AssignmentWaiter: KafkaRebalanceListener {
+    private let stream = AsyncStream<[KafkaTopicPartition]>.makeStream()
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {
+        stream.continuation.yield(partitions)
+        stream.continuation.finish()
+    }
+
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) async {}
+
+    func partitions(within timeout: Duration) async throws -> [KafkaTopicPartition] {
+        try await withThrowingTaskGroup(of: [KafkaTopicPartition]?.self) { group in
+            group.addTask {
+                for await partitions in self.stream.stream { return partitions }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let partitions = try await group.next() ?? nil else {
+                throw ValidationErrorText("no partitions were assigned within \(timeout); is the broker reachable and the topic there?")
+            }
+            return partitions
+        }
+    }
+}
+
+struct ValidationErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

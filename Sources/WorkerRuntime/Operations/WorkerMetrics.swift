@@ -1,0 +1,82 @@
+import Kafka
+import Metrics
+import Synchronization
+
+/// What the worker counts and times, through swift-metrics; `run` exports it in Prometheus
+/// format. Handles are made once per name and labels and then only updated, so counting a
+/// command costs a dictionary lookup.
+public final class WorkerMetrics: Sendable {
+    private struct Key: Hashable {
+        let label: String
+        let dimensions: [String]
+    }
+
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let gauges = Mutex<[Key: Gauge]>([:])
+    private let storeTransaction = Metrics.Timer(label: "payment_worker_store_transaction_seconds")
+    private let handling = Metrics.Timer(label: "payment_worker_handling_seconds")
+
+    public init() {}
+
+    /// A command answered, by command and reply status (`ok`, `partial`, `error`, `poison`).
+    func commandHandled(_ command: String, status: String) {
+        counter("payment_worker_commands_total", ["command": command, "status": status]).increment()
+    }
+
+    func linesHandled(_ command: String, count: Int) {
+        counter("payment_worker_lines_total", ["command": command]).increment(by: Int64(count))
+    }
+
+    /// A command answered from its idempotency record.
+    func replayed(_ command: String) {
+        counter("payment_worker_idempotent_replays_total", ["command": command]).increment()
+    }
+
+    /// A transient failure tried again: `store` or `publish`.
+    func retried(_ what: String) {
+        counter("payment_worker_retries_total", ["operation": what]).increment()
+    }
+
+    /// A message copied to the DLQ: `poison` or `retries_exhausted`.
+    func sentToDLQ(reason: String) {
+        counter("payment_worker_dlq_messages_total", ["reason": reason]).increment()
+    }
+
+    func storeTransaction(took duration: Duration) {
+        storeTransaction.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// From a batch's arrival to the broker's acknowledgement of its replies, once a command.
+    func handled(_ commands: Int, took duration: Duration) {
+        let nanoseconds = duration.nanoseconds
+        for _ in 0..<commands { handling.recordNanoseconds(nanoseconds) }
+    }
+
+    func lag(_ partition: KafkaTopicPartition, messages: Int64) {
+        let key = Key(label: "payment_worker_consumer_lag", dimensions: [partition.topic, "\(partition.partition)"])
+        let gauge = gauges.withLock { gauges in
+            if let gauge = gauges[key] { return gauge }
+            let gauge = Gauge(label: key.label, dimensions: [("topic", partition.topic), ("partition", "\(partition.partition)")])
+            gauges[key] = gauge
+            return gauge
+        }
+        gauge.record(messages)
+    }
+
+    private func counter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Counter {
+        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.key, $0.value] })
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions.map { ($0.key, $0.value) })
+            counters[key] = counter
+            return counter
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
