@@ -23,12 +23,12 @@ struct WorkerBenchmark: AsyncParsableCommand {
         logger.logLevel = .error
         let common = KafkaConfiguration(bootstrapServers: [bootstrapServers], clientID: "payment-bench")
         let run = Workload.runTag
-        let assigned = AssignmentSignal()
+        let assigned = KafkaAssignmentSignal()
         let replies = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: common, groupID: "bench-\(run)"), topics: ["payments.results"],
             logger: logger, rebalanceListener: assigned)
         // The clock starts once replies can be read: joining the group is not the worker's time.
-        await assigned.wait()
+        _ = try await assigned.partitions(within: .seconds(60))
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: common), logger: logger)
         try await producer.prepare(topics: ["payments.commands"])
 
@@ -69,20 +69,5 @@ struct WorkerBenchmark: AsyncParsableCommand {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-}
-
-/// Resumes the benchmark once its reply consumer holds partitions.
-final class AssignmentSignal: KafkaRebalanceListener {
-    private let stream = AsyncStream<Void>.makeStream()
-
-    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {
-        if !partitions.isEmpty { stream.continuation.finish() }
-    }
-
-    func partitionsRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) async {}
-
-    func wait() async {
-        for await _ in stream.stream {}
     }
 }

@@ -15,7 +15,7 @@ struct TopicReader {
 
     /// Every message now in the topic, in partition and offset order.
     func readToEnd(timeout: Duration = .seconds(30)) async throws -> [KafkaConsumerMessage] {
-        let assigned = AssignmentWaiter()
+        let assigned = KafkaAssignmentSignal()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools-\(UUID().uuidString)"),
             topics: [topic], logger: Logger(label: "payment-worker.tools"), rebalanceListener: assigned)
@@ -45,39 +45,4 @@ struct TopicReader {
             for message in batch { body(message) }
         }
     }
-}
-
-/// Resumes once the consumer holds its partitions (all of the topic's: it is alone in its group).
-final class AssignmentWaiter: KafkaRebalanceListener {
-    private let stream = AsyncStream<[KafkaTopicPartition]>.makeStream()
-
-    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {
-        stream.continuation.yield(partitions)
-        stream.continuation.finish()
-    }
-
-    func partitionsRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) async {}
-
-    func partitions(within timeout: Duration) async throws -> [KafkaTopicPartition] {
-        try await withThrowingTaskGroup(of: [KafkaTopicPartition]?.self) { group in
-            group.addTask {
-                for await partitions in self.stream.stream { return partitions }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let partitions = try await group.next() ?? nil else {
-                throw ValidationErrorText("no partitions were assigned within \(timeout); is the broker reachable and the topic there?")
-            }
-            return partitions
-        }
-    }
-}
-
-struct ValidationErrorText: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -82,6 +82,16 @@ struct OperationsTests {
         #expect(!check.standardOutput.contains("s3cret"))
     }
 
+    @Test("the settings file shipped for docker compose passes config check")
+    func shippedSettings() async throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let file = repository.appendingPathComponent("ops/docker/worker.json")
+        let check = try ChildProcess(TestBinaries.paymentWorker, ["config", "check", "--config", file.path])
+        #expect(try await check.waitForExit() == 0, "\(check.standardError)")
+        #expect(check.standardOutput.contains(#""accounts_file" : "/etc/payment-worker/accounts.json""#))
+    }
+
     @Test("config check rejects a bad file with a message that names the fault", arguments: [
         (#"{"htp_port": 1}"#, "unknown setting 'htp_port'"),
         (#"{"http_port": "soon"}"#, "http_port: expected a whole number"),
