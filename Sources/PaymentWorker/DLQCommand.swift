@@ -15,12 +15,7 @@ struct DLQCommand: AsyncParsableCommand {
         @Option var errorsTopic = "payments.errors"
         @Option var dlqTopic = "payments.dlq"
 
-        func bootstrap() throws -> String {
-            guard let bootstrap = bootstrapServers ?? ProcessInfo.processInfo.environment["PAYMENT_WORKER_BOOTSTRAP_SERVERS"] else {
-                throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is needed")
-            }
-            return bootstrap
-        }
+        func bootstrap() throws -> String { try toolBootstrapServers(bootstrapServers) }
     }
 
     struct List: AsyncParsableCommand {

@@ -35,9 +35,7 @@ struct SendCommand: AsyncParsableCommand {
 
     func run() async throws {
         PaymentWorkerCommand.bootstrapLogging(level: .warning)
-        guard let bootstrap = bootstrapServers ?? ProcessInfo.processInfo.environment["PAYMENT_WORKER_BOOTSTRAP_SERVERS"] else {
-            throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is needed")
-        }
+        let bootstrap = try toolBootstrapServers(bootstrapServers)
         let body = try file.map { try Data(contentsOf: URL(fileURLWithPath: $0)) } ?? FileHandle.standardInput.readDataToEndOfFile()
         let correlationId = UUID().uuidString
         let common = KafkaConfiguration(bootstrapServers: bootstrap.split(separator: ",").map(String.init), clientID: "payment-worker-send")

@@ -19,9 +19,7 @@ struct TailCommand: AsyncParsableCommand {
 
     func run() async throws {
         PaymentWorkerCommand.bootstrapLogging(level: .warning)
-        guard let bootstrap = bootstrapServers ?? ProcessInfo.processInfo.environment["PAYMENT_WORKER_BOOTSTRAP_SERVERS"] else {
-            throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is needed")
-        }
+        let bootstrap = try toolBootstrapServers(bootstrapServers)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for topic in [resultsTopic, errorsTopic] {
                 group.addTask {

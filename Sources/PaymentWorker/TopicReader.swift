@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Kafka
 import Logging
@@ -45,4 +46,12 @@ struct TopicReader {
             for message in batch { body(message) }
         }
     }
+}
+
+/// The bootstrap servers of a tool command: its flag, else `PAYMENT_WORKER_BOOTSTRAP_SERVERS`.
+func toolBootstrapServers(_ flag: String?) throws -> String {
+    guard let bootstrap = flag ?? ProcessInfo.processInfo.environment["PAYMENT_WORKER_BOOTSTRAP_SERVERS"] else {
+        throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is needed")
+    }
+    return bootstrap
 }
