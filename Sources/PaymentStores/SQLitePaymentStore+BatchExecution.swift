@@ -11,8 +11,8 @@ extension SQLitePaymentStore {
         private let db: Database
         private var records: [RecordKey: KnownRecord]
         private var answers: [StoreOutcome?]
-        /// Indices of the UpdatePayments commands waiting to be planned together.
-        private var pending: [Int] = []
+        /// The UpdatePayments commands waiting to be planned together, by index, with their lines.
+        private var pending: [(index: Int, lines: [PaymentLine])] = []
         private var pendingKeys: Set<RecordKey> = []
 
         init(_ commands: [StoreCommand], in db: Database) throws {
@@ -32,8 +32,8 @@ extension SQLitePaymentStore {
                     continue
                 }
                 if case .updatePayments(let lines) = command.operation, Self.canPlanTogether(lines) {
-                    if let first = pending.first, !Self.canShareRun(commands[first], command) { try flush() }
-                    pending.append(index)
+                    if let first = pending.first, !Self.canShareRun(commands[first.index], command) { try flush() }
+                    pending.append((index, lines))
                     pendingKeys.insert(key)
                     continue
                 }
@@ -48,8 +48,8 @@ extension SQLitePaymentStore {
 
         private mutating func flush() throws {
             guard !pending.isEmpty else { return }
-            let replies = try SQLitePaymentStore.executeUpdatePayments(pending.map { commands[$0] }, in: db)
-            for (index, reply) in zip(pending, replies) {
+            let replies = try SQLitePaymentStore.executeUpdatePayments(pending.map { (commands[$0.index], $0.lines) }, in: db)
+            for (index, reply) in zip(pending.map(\.index), replies) {
                 let command = commands[index]
                 records[RecordKey(account: command.account, key: command.idempotencyKey)] = (command.fingerprint, reply)
                 answers[index] = .applied(reply)

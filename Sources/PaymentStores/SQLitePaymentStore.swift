@@ -27,8 +27,10 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
-            return try await pool.write { db in var batch = try BatchExecution(commands, in: db)
-                return try batch.outcomes() }
+            return try await pool.write { db in
+                var batch = try BatchExecution(commands, in: db)
+                return try batch.outcomes()
+            }
         } catch {
             throw Self.storeError(error)
         }
@@ -99,21 +101,21 @@ public final class SQLitePaymentStore: PaymentStore {
 
     /// UpdatePayments commands of one account and one moment, planned as one run of lines:
     /// the same effects and replies as one after the other, with one set of lookups.
-    static func executeUpdatePayments(_ commands: [StoreCommand], in db: Database) throws -> [StoredReply] {
-        var lines: [PaymentLine] = []
-        for command in commands { if case .updatePayments(let own) = command.operation { lines += own } }
-        guard let first = commands.first, commands.count > 1 else { return try commands.map { try execute($0, in: db) } }
+    static func executeUpdatePayments(
+        _ run: [(command: StoreCommand, lines: [PaymentLine])], in db: Database
+    ) throws -> [StoredReply] {
+        guard let first = run.first?.command, run.count > 1 else { return try run.map { try execute($0.command, in: db) } }
+        let lines = run.flatMap(\.lines)
         let results: [PaymentLineResult]
         do {
             results = try updatePayments(lines, account: first.account, now: first.now, in: db)
         } catch is DomainError {
             // Thrown while planning, before any write: each command then gets its own answer.
-            return try commands.map { try execute($0, in: db) }
+            return try run.map { try execute($0.command, in: db) }
         }
         guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
         var start = 0
-        return try commands.map { command in
-            guard case .updatePayments(let own) = command.operation else { return try execute(command, in: db) }
+        return try run.map { command, own in
             let reply = command.reply(.payments(Array(results[start..<start + own.count])))
             start += own.count
             try record(reply, of: command, in: db)
@@ -312,10 +314,7 @@ public final class SQLitePaymentStore: PaymentStore {
                     """)
                 let rows = try Row.fetchCursor(select, arguments: StatementArguments([account] + chunk))
                 while let row = try rows.next() {
-                    let fingerprint: Data = row[1]
-                    let body: Data = row[4]
-                    records[RecordKey(account: account, key: row[0])] =
-                        (Array(fingerprint), StoredReply(status: row[2], contentType: row[3], body: Array(body)))
+                    records[RecordKey(account: account, key: row[0])] = knownRecord(row, from: 1)
                 }
             }
         }
@@ -341,11 +340,15 @@ public final class SQLitePaymentStore: PaymentStore {
                 FROM idempotency_records WHERE account_id = ? AND idempotency_key = ?
                 """),
             arguments: [account, key]) else { return nil }
-        let fingerprint: Data = row[0]
-        let body: Data = row[3]
-        return IdempotencyRecord(
-            key: key, fingerprint: Array(fingerprint),
-            reply: StoredReply(status: row[1], contentType: row[2], body: Array(body)), createdAt: row[4])
+        let known = knownRecord(row, from: 0)
+        return IdempotencyRecord(key: key, fingerprint: known.fingerprint, reply: known.reply, createdAt: row[4])
+    }
+
+    /// Fingerprint, status, content type and body of a record, from `column` on.
+    private static func knownRecord(_ row: Row, from column: Int) -> KnownRecord {
+        let fingerprint: Data = row[column]
+        let body: Data = row[column + 3]
+        return (Array(fingerprint), StoredReply(status: row[column + 1], contentType: row[column + 2], body: Array(body)))
     }
 
     private static func arguments(_ values: [SQLValue]) -> StatementArguments {

@@ -31,7 +31,7 @@ struct DLQCommand: AsyncParsableCommand {
             for letter in letters {
                 let headers = letter.headers
                 var line = "\(letter.partition):\(letter.offset)"
-                if let time = letter.timestamp { line += "  " + OutgoingTime.iso8601(milliseconds: time) }
+                if let time = letter.timestamp { line += "  " + KafkaTimestamp.iso8601(milliseconds: time) }
                 line += "  command=\(headers.string(named: "command") ?? "-")"
                 if let key = letter.key { line += "  key=\(String(decoding: key, as: UTF8.self))" }
                 if let idempotencyKey = headers.string(named: "idempotency-key") { line += "  idempotency-key=\(idempotencyKey)" }
@@ -66,17 +66,17 @@ struct DLQCommand: AsyncParsableCommand {
         func run() async throws {
             PaymentWorkerCommand.bootstrapLogging(level: .warning)
             let bootstrap = try topics.bootstrap()
-            var wanted: Set<KafkaTopicPartitionOffset> = []
+            var wanted: Set<DLQPosition> = []
             for message in messages {
                 let parts = message.split(separator: ":")
                 guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else {
                     throw ValidationError("--message takes PARTITION:OFFSET, not '\(message)'")
                 }
-                wanted.insert(KafkaTopicPartitionOffset(partition: partition, offset: offset))
+                wanted.insert(DLQPosition(partition: partition, offset: offset))
             }
             let letters = try await TopicReader(bootstrapServers: bootstrap, topic: topics.dlqTopic).readToEnd()
-                .filter { all || wanted.contains(KafkaTopicPartitionOffset(partition: $0.partition, offset: $0.offset)) }
-            let missing = wanted.subtracting(letters.map { KafkaTopicPartitionOffset(partition: $0.partition, offset: $0.offset) })
+                .filter { all || wanted.contains(DLQPosition(partition: $0.partition, offset: $0.offset)) }
+            let missing = wanted.subtracting(letters.map { DLQPosition(partition: $0.partition, offset: $0.offset) })
             guard missing.isEmpty else {
                 throw ValidationError("not in \(topics.dlqTopic): \(missing.map { "\($0.partition):\($0.offset)" }.sorted().joined(separator: ", "))")
             }
@@ -96,7 +96,8 @@ struct DLQCommand: AsyncParsableCommand {
     }
 }
 
-struct KafkaTopicPartitionOffset: Hashable {
+/// A letter's place in the DLQ topic, as `--message PARTITION:OFFSET` names it.
+struct DLQPosition: Hashable {
     let partition: Int32
     let offset: Int64
 }
@@ -124,7 +125,8 @@ struct DeadLetterReasons {
     }
 }
 
-enum OutgoingTime {
+/// A consumed message's broker timestamp, as the tools print it.
+enum KafkaTimestamp {
     static func iso8601(milliseconds: Int64) -> String {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
     }

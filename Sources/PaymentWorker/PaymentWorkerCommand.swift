@@ -21,8 +21,6 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
         PluginRegistry([UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin()])
     }
 
-    static var commandNames: [String] { plugins.commands }
-
     /// Logs go to standard error: standard output carries what commands print for scripts.
     static func bootstrapLogging(level: Logger.Level, format: WorkerSettings.LogFormat = .text) {
         LoggingSystem.bootstrap { label in

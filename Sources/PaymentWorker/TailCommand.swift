@@ -33,7 +33,7 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     static func line(for message: KafkaConsumerMessage, isReply: Bool, withBody: Bool) -> String {
-        let time = message.timestamp.map { OutgoingTime.iso8601(milliseconds: $0) } ?? "-"
+        let time = message.timestamp.map { KafkaTimestamp.iso8601(milliseconds: $0) } ?? "-"
         let body = String(decoding: message.value ?? [], as: UTF8.self)
         guard isReply else { return "\(time)  error  \(body)" }
         let headers = message.headers

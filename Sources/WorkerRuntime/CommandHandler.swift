@@ -40,24 +40,20 @@ struct CommandHandler: Sendable {
         }
         var outgoing: [KafkaProducerMessage] = []
         var writes: [Write] = []
-        var pendingLines = 0
         for message in messages {
             switch prepare(CommandEnvelope(message)) {
             case .publish(let messages):
                 await apply(&writes, into: &outgoing)
-                pendingLines = 0
                 outgoing += messages
             case .write(let write):
                 writes.append(write)
-                pendingLines += write.command.operation.lineCount
+                let pendingLines = writes.reduce(0) { $0 + $1.command.operation.lineCount }
                 if writes.count >= configuration.maxCommandsPerTransaction || pendingLines >= configuration.maxLinesPerTransaction {
                     await apply(&writes, into: &outgoing)
-                    pendingLines = 0
                 }
             case .read(let query, let account, let envelope, let name, let plugin):
                 // A read sees every write before it in the partition.
                 await apply(&writes, into: &outgoing)
-                pendingLines = 0
                 switch await withRetries({ try await store.payments(account: account, matching: query) }) {
                 case .success(let payments):
                     outgoing += publish(plugin.reply(to: payments, query: query), for: envelope, name: name, replayed: false)

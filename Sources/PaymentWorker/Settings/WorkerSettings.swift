@@ -7,16 +7,19 @@ import WorkerRuntime
 /// Everything `run` is configured with, after the file, the environment and the flags are
 /// merged (flags win over the environment, which wins over the file).
 struct WorkerSettings: Sendable {
+    /// The runtime's own defaults, so that each is written once.
+    private static let runtime = WorkerConfiguration(kafka: KafkaConfiguration(bootstrapServers: []))
+
     var bootstrapServers: String?
-    var groupID = "payment-worker"
+    var groupID = runtime.groupID
     var store = "sqlite:./data/payments.sqlite"
     var dev = false
     var accountsFile: String?
-    var topics = WorkerConfiguration.Topics()
+    var topics = runtime.topics
     var kafkaProperties: [String: String] = [:]
-    var retryAttempts = WorkerConfiguration.RetryPolicy().attempts
-    var maxMessageBytes = 16 << 20
-    var maxLines = CommandLimits().csv.maxRecords
+    var retryAttempts = runtime.retry.attempts
+    var maxMessageBytes = runtime.maxMessageBytes
+    var maxLines = runtime.limits.csv.maxRecords
     var disabledCommands: [String] = []
     var passthrough = false
     var logLevel = Logger.Level.info
@@ -24,9 +27,9 @@ struct WorkerSettings: Sendable {
     var httpHost = "0.0.0.0"
     /// 0 lets the system choose a free port; the log says which.
     var httpPort = 8080
-    var idempotencyRetentionSeconds = 7 * 24 * 3600
-    var maxBatchesInFlight = 16
-    var shutdownTimeoutSeconds = 30
+    var idempotencyRetentionSeconds = Int(runtime.idempotencyRetention.components.seconds)
+    var maxBatchesInFlight = runtime.maxBatchesInFlight
+    var shutdownTimeoutSeconds = Int(runtime.shutdownTimeout.components.seconds)
 
     enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -45,7 +48,7 @@ struct WorkerSettings: Sendable {
     /// librdkafka property (by librdkafka itself).
     func validate() throws {
         guard StoreLocation(argument: store) != nil else { throw Fault(description: "store: expected sqlite:PATH or a postgres:// URL") }
-        let known = PaymentWorkerCommand.commandNames
+        let known = PaymentWorkerCommand.plugins.commands
         for command in disabledCommands where !known.contains(command) {
             throw Fault(description: "disabled_commands: there is no command '\(command)'; the commands are \(known.joined(separator: ", "))")
         }

@@ -21,6 +21,4 @@ public final class WorkerHealth: Sendable {
         let passing = passing.withLock { $0 }
         return Check.allCases.map { ($0, passing.contains($0)) }
     }
-
-    public var isReady: Bool { checks.allSatisfy(\.passing) }
 }
