@@ -1,5 +1,6 @@
 import CRDKafka
 import Logging
+import Synchronization
 
 /// A group consumer that hands messages over in batches and commits only offsets its owner
 /// has marked done.
@@ -12,6 +13,8 @@ public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let buffer: ConsumerMessageBuffer
     private let control = PollLoopControl()
+    /// The next offsets `storeOffsets` last recorded, for `lag()`.
+    private let storedOffsets = Mutex<[KafkaTopicPartition: Int64]>([:])
     private let pollThread: KafkaPollThread
 
     public init(
@@ -128,6 +131,7 @@ public final class KafkaConsumer: Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: .offsetStore, responseError: error)
         }
+        storedOffsets.withLock { $0.merge(nextOffsets) { $1 } }
     }
 
     /// Commits the stored offsets now and waits for the broker's answer.
@@ -187,9 +191,10 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Messages behind each assigned partition's end: the high watermark librdkafka last saw
-    /// in a fetch, minus `nextOffsets` (what its owner has finished) or, for a partition
-    /// missing there, the consumer's position. Reads cached values; never blocks.
-    public func lag(after nextOffsets: [KafkaTopicPartition: Int64] = [:]) throws -> [KafkaTopicPartition: Int64] {
+    /// in a fetch, minus the offset last stored as done or, before any, the consumer's
+    /// position. Reads cached values; never blocks.
+    public func lag() throws -> [KafkaTopicPartition: Int64] {
+        let nextOffsets = storedOffsets.withLock { $0 }
         let partitions = try assignment()
         let list = NativePartitionList(partitions)
         _ = rd_kafka_position(client.handle, list.pointer)

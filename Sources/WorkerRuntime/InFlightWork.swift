@@ -1,4 +1,3 @@
-import Kafka
 import Synchronization
 
 /// Counts batches between being handed to a partition's lane and being marked done. The
@@ -41,15 +40,4 @@ final class InFlightWork: Sendable {
     func waitUntilIdle() async {
         await waitUntilBelow(1)
     }
-}
-
-/// The next offset each partition has finished up to, for the lag gauges.
-final class PartitionProgress: Sendable {
-    private let offsets = Mutex<[KafkaTopicPartition: Int64]>([:])
-
-    func finished(_ partition: KafkaTopicPartition, next: Int64) {
-        offsets.withLock { $0[partition] = next }
-    }
-
-    var nextOffsets: [KafkaTopicPartition: Int64] { offsets.withLock { $0 } }
 }

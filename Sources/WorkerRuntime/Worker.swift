@@ -39,7 +39,6 @@ public struct Worker: Service {
             logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
         }
         let inFlight = InFlightWork()
-        let progress = PartitionProgress()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID),
             topics: [configuration.topics.commands], logger: logger,
@@ -51,14 +50,14 @@ public struct Worker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
-                group.addTask { await watch(consumer: consumer, producer: producer, progress: progress) }
+                group.addTask { await watch(consumer: consumer, producer: producer) }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
                     var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
                     for message in batch { partitions[message.topicPartition, default: []].append(message) }
                     for (partition, messages) in partitions {
                         lanes[partition] = submit(messages, of: partition, after: lanes[partition],
-                                                  consumer: consumer, producer: producer, inFlight: inFlight, progress: progress)
+                                                  consumer: consumer, producer: producer, inFlight: inFlight)
                     }
                     await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
                 }
@@ -96,7 +95,7 @@ public struct Worker: Service {
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
     private func submit(
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork, progress: PartitionProgress
+        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
     ) -> PartitionLane {
         inFlight.begin()
         let arrived = ContinuousClock.now
@@ -114,7 +113,6 @@ public struct Worker: Service {
             metrics.handled(messages.count, took: ContinuousClock.now - arrived)
             do {
                 try consumer.storeOffsets([partition: last.offset + 1])
-                progress.finished(partition, next: last.offset + 1)
             } catch {
                 // The partition moved on; its new owner is answered from the idempotency store.
                 logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
@@ -164,7 +162,7 @@ public struct Worker: Service {
 
     /// Every few seconds: is the store answering, is a broker answering, how far behind is
     /// each partition. Readiness and the lag gauges come from here.
-    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, progress: PartitionProgress) async {
+    private func watch(consumer: KafkaConsumer, producer: KafkaProducer) async {
         var reported: Set<KafkaTopicPartition> = []
         while !Task.isCancelled {
             let interval = configuration.healthCheckInterval
@@ -174,7 +172,7 @@ public struct Worker: Service {
                 try await producer.prepare(topics: [configuration.topics.results], timeout: interval)
             }
             health.set(.broker, passing: brokerAnswers)
-            if let lag = try? consumer.lag(after: progress.nextOffsets) {
+            if let lag = try? consumer.lag() {
                 for (partition, messages) in lag { metrics.lag(partition, messages: messages) }
                 // A partition given up reads 0 rather than its last value.
                 for partition in reported.subtracting(lag.keys) { metrics.lag(partition, messages: 0) }
