@@ -17,12 +17,53 @@ public final class KafkaConsumer: Sendable {
     private let storedOffsets = Mutex<[KafkaTopicPartition: Int64]>([:])
     private let pollThread: KafkaPollThread
 
-    public init(
+    /// A member of `configuration.groupID` subscribed to `topics`.
+    public convenience init(
         configuration: KafkaConsumerConfiguration,
         topics: [String],
         logger: Logger = Logger(label: "kafka.consumer"),
         rebalanceListener: (any KafkaRebalanceListener)? = nil,
         errorHandler: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws {
+        try self.init(configuration: configuration, logger: logger, rebalanceListener: rebalanceListener, errorHandler: errorHandler)
+        let subscription = NativePartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+        let error = rd_kafka_subscribe(client.handle, subscription.pointer)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .subscription, responseError: error, context: "subscribing to \(topics)")
+        }
+    }
+
+    /// Reads every partition of `topics` from its end as the broker reports it now, outside
+    /// any group: what is produced after this returns is never missed, and nothing older is
+    /// read. For a tool that sends a request and waits for its answer, or follows a topic.
+    public static func fromEnd(
+        of topics: [String],
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger = Logger(label: "kafka.consumer"),
+        timeout: Duration = .seconds(10)
+    ) async throws -> KafkaConsumer {
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil)
+        try await consumer.client.runBlocking { handle in
+            var ends: [KafkaTopicPartition: Int64] = [:]
+            for topic in topics {
+                for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout) {
+                    ends[partition] = try RDKafkaClient.highWatermark(of: partition, handle: handle, timeout: timeout)
+                }
+            }
+            let list = NativePartitionList(Array(ends.keys), offsets: ends)
+            let error = rd_kafka_assign(handle, list.pointer)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(code: .subscription, responseError: error, context: "assigning \(topics)")
+            }
+        }
+        return consumer
+    }
+
+    private init(
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger,
+        rebalanceListener: (any KafkaRebalanceListener)?,
+        errorHandler: (@Sendable (KafkaError) -> Void)?
     ) throws {
         let batchCapacity = max(1, configuration.maxBufferedMessages / max(1, configuration.maxBatchSize))
         let buffer = ConsumerMessageBuffer(capacity: batchCapacity)
@@ -34,11 +75,6 @@ public final class KafkaConsumer: Sendable {
         )
         // Group callbacks and messages then come from one queue, served by one thread.
         rd_kafka_poll_set_consumer(client.handle)
-        let subscription = NativePartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
-        let error = rd_kafka_subscribe(client.handle, subscription.pointer)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .subscription, responseError: error, context: "subscribing to \(topics)")
-        }
         self.client = client
         self.buffer = buffer
         let control = self.control
@@ -174,19 +210,9 @@ public final class KafkaConsumer: Sendable {
         _ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)
     ) async throws -> [KafkaTopicPartition: Int64] {
         try await client.runBlocking { handle in
-            var ends: [KafkaTopicPartition: Int64] = [:]
-            for partition in partitions {
-                var low: Int64 = -1
-                var high: Int64 = -1
-                let error = partition.topic.withCString { topic in
-                    rd_kafka_query_watermark_offsets(handle, topic, partition.partition, &low, &high, Int32(clamping: timeout.milliseconds))
-                }
-                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw KafkaError(code: .client, responseError: error, context: "reading the end of \(partition)")
-                }
-                ends[partition] = high
+            try partitions.reduce(into: [:]) { ends, partition in
+                ends[partition] = try RDKafkaClient.highWatermark(of: partition, handle: handle, timeout: timeout)
             }
-            return ends
         }
     }
 

@@ -135,19 +135,9 @@ public final class KafkaProducer: Sendable {
     /// first sends to it, which delays that first message by up to a second (librdkafka's
     /// topic scan interval); a service calls this at start so its first reply is not late.
     public func prepare(topics: [String], timeout: Duration = .seconds(10)) async throws {
-        let milliseconds = Int32(clamping: timeout.milliseconds)
         try await client.runBlocking { handle in
             for topic in topics {
-                guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
-                    throw KafkaError(code: .client, message: "could not name topic \(topic)")
-                }
-                defer { rd_kafka_topic_destroy(topicHandle) }
-                var metadata: UnsafePointer<rd_kafka_metadata>?
-                let error = rd_kafka_metadata(handle, 0, topicHandle, &metadata, milliseconds)
-                if let metadata { rd_kafka_metadata_destroy(metadata) }
-                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw KafkaError(code: .client, responseError: error)
-                }
+                _ = try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout)
             }
         }
     }

@@ -20,28 +20,52 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         PaymentWorkerCommand.bootstrapLogging(level: .warning)
         let bootstrap = try toolBootstrapServers(bootstrapServers)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for topic in [resultsTopic, errorsTopic] {
+        var followers: [(topic: String, consumer: KafkaConsumer)] = []
+        for topic in [resultsTopic, errorsTopic] {
+            followers.append((topic, try await TopicReader(bootstrapServers: bootstrap, topic: topic).follower(fromStart: fromBeginning)))
+        }
+        // A script may send from now on: nothing it causes will be missed.
+        FileHandle.standardError.write(Data("tail: following \(resultsTopic) and \(errorsTopic)\n".utf8))
+        await withTaskGroup(of: Void.self) { group in
+            for (topic, consumer) in followers {
+                let isReply = topic == resultsTopic
                 group.addTask {
-                    try await TopicReader(bootstrapServers: bootstrap, topic: topic).follow(fromStart: fromBeginning) { message in
-                        print(Self.line(for: message, isReply: topic == resultsTopic, withBody: bodies))
+                    for await batch in consumer.batches {
+                        for message in batch {
+                            // Unbuffered, one write per message: a pipe reader sees each at once.
+                            FileHandle.standardOutput.write(Data((Self.line(for: message, isReply: isReply, withBody: bodies) + "\n").utf8))
+                        }
                     }
                 }
             }
-            try await group.waitForAll()
         }
     }
 
     static func line(for message: KafkaConsumerMessage, isReply: Bool, withBody: Bool) -> String {
         let time = message.timestamp.map { KafkaTimestamp.iso8601(milliseconds: $0) } ?? "-"
         let body = String(decoding: message.value ?? [], as: UTF8.self)
-        guard isReply else { return "\(time)  error  \(body)" }
+        guard isReply else { return errorLine(time: time, body: body) }
         let headers = message.headers
         var line = "\(time)  reply  \(headers.string(named: "command") ?? "-")  \(headers.string(named: "status") ?? "-")"
         for name in ["idempotency-key", "correlation-id", "replayed"] {
             if let value = headers.string(named: name) { line += "  \(name)=\(value)" }
         }
         if withBody { line += "\n" + body }
+        return line
+    }
+
+    /// An error event as `time  error  CODE  command  message  key=value...`; an event that is
+    /// not the JSON of DESIGN.md §4 is shown as it is.
+    static func errorLine(time: String, body: String) -> String {
+        guard let event = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+              let code = event["code"] as? String else { return "\(time)  error  \(body)" }
+        var line = "\(time)  error  \(code)  \(event["command"] as? String ?? "-")  \(event["message"] as? String ?? "")"
+        for (name, field) in [("idempotency-key", "idempotency_key"), ("correlation-id", "correlation_id")] {
+            if let value = event[field] as? String { line += "  \(name)=\(value)" }
+        }
+        if let source = event["source"] as? [String: Any], let topic = source["topic"], let partition = source["partition"], let offset = source["offset"] {
+            line += "  source=\(topic)/\(partition)/\(offset)"
+        }
         return line
     }
 }

@@ -37,14 +37,16 @@ struct TopicReader {
         return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
     }
 
-    /// Each message as it arrives, from the start or only new ones.
-    func follow(fromStart: Bool, _ body: (KafkaConsumerMessage) -> Void) async throws {
+    /// A consumer of the topic from its start, or from its end as it is when this returns, so
+    /// that nothing produced after is missed.
+    func follower(fromStart: Bool) async throws -> KafkaConsumer {
+        let logger = Logger(label: "payment-worker.tools")
         var configuration = KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tail-\(UUID().uuidString)")
-        configuration.offsetReset = fromStart ? .earliest : .latest
-        let consumer = try KafkaConsumer(configuration: configuration, topics: [topic], logger: Logger(label: "payment-worker.tools"))
-        for await batch in consumer.batches {
-            for message in batch { body(message) }
+        guard !fromStart else {
+            configuration.offsetReset = .earliest
+            return try KafkaConsumer(configuration: configuration, topics: [topic], logger: logger)
         }
+        return try await KafkaConsumer.fromEnd(of: [topic], configuration: configuration, logger: logger)
     }
 }
 

@@ -60,6 +60,14 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// Waits until standard output holds every one of `texts`.
+    func waitForStandardOutput(containing texts: [String], timeout: Duration = .seconds(30)) async throws {
+        try await stdoutChunks.wait(for: "\(texts) on standard output", timeout: timeout) { chunks in
+            let output = String(decoding: chunks.reduce(Data(), +), as: UTF8.self)
+            return texts.allSatisfy(output.contains)
+        }
+    }
+
     /// Signals the process if it still runs: a reaped process's id may belong to another.
     func signal(_ signal: Int32) {
         if process.isRunning { kill(process.processIdentifier, signal) }

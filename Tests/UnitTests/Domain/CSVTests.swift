@@ -76,4 +76,46 @@ struct CSVTests {
             #expect(document?.records.map(\.fields) == rows)
         }
     }
+
+    @Test("a large import is cut into chunks under one header, numbered as one file")
+    func chunks() throws {
+        let text = "\u{FEFF}OrderRef,Comments\r\nR1,\"two\nlines\"\r\n\r\nR2,\"a, \"\"b\"\"\"\nR3,x\nR4,y\nR5,z"
+        var chunker = try CSVChunker(Array(text.utf8), linesPerChunk: 2)
+        #expect(chunker.recordCount == 5 && chunker.chunkCount == 3 && chunker.numbersLines)
+        let chunks = Array(chunker)
+        #expect(chunks.map(\.number) == [1, 2, 3])
+        #expect(chunks.map(\.lines) == [1...2, 3...4, 5...5])
+        let documents = try chunks.map { try CSVReader.read($0.body) }
+        #expect(documents.allSatisfy { $0.header == ["LineId", "OrderRef", "Comments"] })
+        #expect(documents.flatMap { $0.records.map(\.fields) } == [
+            ["1", "R1", "two\nlines"], ["2", "R2", "a, \"b\""], ["3", "R3", "x"], ["4", "R4", "y"], ["5", "R5", "z"]])
+        _ = chunker.next()
+    }
+
+    @Test("a file with its own LineId keeps it; an empty or headless file is refused")
+    func chunksKeepLineIds() throws {
+        let chunker = try CSVChunker(Array("lineid,OrderRef\nA,R1\nB,R2\n".utf8), linesPerChunk: 1)
+        #expect(!chunker.numbersLines)
+        #expect(chunker.map { String(decoding: $0.body, as: UTF8.self) } == ["lineid,OrderRef\nA,R1\n", "lineid,OrderRef\nB,R2\n"])
+        #expect(throws: DomainError(.malformed, "the CSV has no header row")) { try CSVChunker(Array("\n\r\n".utf8), linesPerChunk: 5) }
+        #expect(try CSVChunker(Array("A\n".utf8), linesPerChunk: 5).recordCount == 0)
+    }
+
+    @Test("any table read in chunks reads as the whole")
+    func chunkedRoundTrip() async {
+        let pool: [Character] = ["a", "7", " ", ",", "\"", "\n", "\r\n", "\r", "é"]
+        let cell = Gen.int(in: 0...(pool.count - 1)).map { pool[$0] }.string(of: 1...6)
+        await propertyCheck(count: 200, input: cell.array(of: 2).array(of: 1...20), Gen.int(in: 1...7)) { rows, size in
+            var writer = CSVWriter(header: ["A", "B"])
+            for row in rows { writer.writeRecord(row) }
+            guard let whole = try? CSVReader.read(writer.bytes), let chunker = try? CSVChunker(writer.bytes, linesPerChunk: size) else {
+                Issue.record("the written table did not read")
+                return
+            }
+            let pieces = chunker.compactMap { try? CSVReader.read($0.body) }
+            #expect(pieces.count == chunker.chunkCount)
+            #expect(pieces.flatMap { $0.records.map { Array($0.fields.dropFirst()) } } == whole.records.map(\.fields))
+            #expect(pieces.flatMap { $0.records.map { $0.fields[0] } } == whole.records.indices.map { String($0 + 1) })
+        }
+    }
 }
