@@ -30,7 +30,14 @@ struct CommandHandler: Sendable {
         case read(PaymentQuery, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
     }
 
-    func handle(_ messages: [KafkaConsumerMessage]) async -> [KafkaProducerMessage] {
+    /// What the handler calls around waiting out a transient failure: the worker stops
+    /// fetching the partition meanwhile (DESIGN.md §5), so no backlog piles up behind it.
+    struct RetryWindow: Sendable {
+        var opened: @Sendable () -> Void = {}
+        var closed: @Sendable () -> Void = {}
+    }
+
+    func handle(_ messages: [KafkaConsumerMessage], retryWindow: RetryWindow = RetryWindow()) async -> [KafkaProducerMessage] {
         if configuration.passthrough {
             let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
             return messages.map { message in
@@ -43,18 +50,18 @@ struct CommandHandler: Sendable {
         for message in messages {
             switch prepare(CommandEnvelope(message)) {
             case .publish(let messages):
-                await apply(&writes, into: &outgoing)
+                await apply(&writes, into: &outgoing, retryWindow)
                 outgoing += messages
             case .write(let write):
                 writes.append(write)
                 let pendingLines = writes.reduce(0) { $0 + $1.command.operation.lineCount }
                 if writes.count >= configuration.maxCommandsPerTransaction || pendingLines >= configuration.maxLinesPerTransaction {
-                    await apply(&writes, into: &outgoing)
+                    await apply(&writes, into: &outgoing, retryWindow)
                 }
             case .read(let query, let account, let envelope, let name, let plugin):
                 // A read sees every write before it in the partition.
-                await apply(&writes, into: &outgoing)
-                switch await withRetries({ try await store.payments(account: account, matching: query) }) {
+                await apply(&writes, into: &outgoing, retryWindow)
+                switch await withRetries(retryWindow, { try await store.payments(account: account, matching: query) }) {
                 case .success(let payments):
                     outgoing += publish(plugin.reply(to: payments, query: query), for: envelope, name: name, replayed: false)
                 case .failure(let failure):
@@ -62,7 +69,7 @@ struct CommandHandler: Sendable {
                 }
             }
         }
-        await apply(&writes, into: &outgoing)
+        await apply(&writes, into: &outgoing, retryWindow)
         return outgoing
     }
 
@@ -111,13 +118,13 @@ struct CommandHandler: Sendable {
     }
 
     /// Applies the pending writes in one transaction and appends their replies.
-    private func apply(_ writes: inout [Write], into outgoing: inout [KafkaProducerMessage]) async {
+    private func apply(_ writes: inout [Write], into outgoing: inout [KafkaProducerMessage], _ retryWindow: RetryWindow) async {
         guard !writes.isEmpty else { return }
         defer { writes = [] }
         let commands = writes.map(\.command)
         let clock = ContinuousClock()
         let started = clock.now
-        let result = await withRetries({ try await store.execute(commands) })
+        let result = await withRetries(retryWindow, { try await store.execute(commands) })
         metrics.storeTransaction(took: clock.now - started)
         switch result {
         case .success(let outcomes):
@@ -139,7 +146,7 @@ struct CommandHandler: Sendable {
             // One bad command must not take its neighbours to the DLQ: each on its own.
             for write in writes {
                 var single = [write]
-                await apply(&single, into: &outgoing)
+                await apply(&single, into: &outgoing, retryWindow)
             }
         case .failure(let failure):
             for write in writes { outgoing += giveUp(write.envelope, name: write.name, plugin: write.plugin, failure) }
@@ -189,8 +196,11 @@ struct CommandHandler: Sendable {
                 events.dlqCopy(of: envelope)]
     }
 
-    private func withRetries<Result: Sendable>(_ body: () async throws -> Result) async -> Swift.Result<Result, StoreError> {
+    private func withRetries<Result: Sendable>(
+        _ window: RetryWindow, _ body: () async throws -> Result
+    ) async -> Swift.Result<Result, StoreError> {
         var attempt = 1
+        defer { if attempt > 1 { window.closed() } }
         while true {
             do {
                 return .success(try await body())
@@ -200,6 +210,7 @@ struct CommandHandler: Sendable {
                     "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
                 ])
                 metrics.retried("store")
+                if attempt == 1 { window.opened() }
                 try? await Task.sleep(for: backoff)
                 attempt += 1
             } catch let error as StoreError {

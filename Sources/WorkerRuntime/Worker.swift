@@ -101,7 +101,7 @@ public struct Worker: Service {
         let arrived = ContinuousClock.now
         let handled = Task { () -> Published? in
             _ = await previous?.handled.value
-            let outgoing = await handler.handle(messages)
+            let outgoing = await handler.handle(messages, retryWindow: pausing(partition, of: consumer))
             return await enqueue(outgoing, producer: producer)
         }
         let done = Task {
@@ -119,6 +119,29 @@ public struct Worker: Service {
             }
         }
         return PartitionLane(handled: handled, done: done)
+    }
+
+    /// Stops fetching a partition while its commands wait out a transient failure; what was
+    /// fetched already waits in its lane, and fetching resumes from there.
+    private func pausing(_ partition: KafkaTopicPartition, of consumer: KafkaConsumer) -> CommandHandler.RetryWindow {
+        CommandHandler.RetryWindow(
+            opened: {
+                do {
+                    try consumer.pause([partition])
+                    logger.warning("partition paused until the store answers", metadata: ["partition": "\(partition)"])
+                } catch {
+                    logger.info("could not pause", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                }
+            },
+            closed: {
+                do {
+                    try consumer.resume([partition])
+                    logger.notice("partition resumed", metadata: ["partition": "\(partition)"])
+                } catch {
+                    // Revoked meanwhile: its next owner fetches it.
+                    logger.info("could not resume", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                }
+            })
     }
 
     /// Enqueues until librdkafka takes the messages; nil if the producer closed first.

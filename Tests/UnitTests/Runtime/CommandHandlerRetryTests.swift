@@ -54,6 +54,15 @@ final class FlakyStore: PaymentStore {
     func close() async throws { try await store.close() }
 }
 
+/// Records when the handler asks for its partition to be paused and resumed.
+final class WindowLog: Sendable {
+    private let log = Mutex<[String]>([])
+    var events: [String] { log.withLock { $0 } }
+    var observer: CommandHandler.RetryWindow {
+        CommandHandler.RetryWindow(opened: { self.log.withLock { $0.append("opened") } }, closed: { self.log.withLock { $0.append("closed") } })
+    }
+}
+
 @Suite("Command handler: transient failures")
 struct CommandHandlerRetryTests {
     private func handler(store: any PaymentStore, attempts: Int) -> CommandHandler {
@@ -81,7 +90,9 @@ struct CommandHandlerRetryTests {
     func recovers() async throws {
         let store = try FlakyStore(failures: 3, path: temporaryPath())
         try await store.provision(order: AccountDirectory.seedOrder, account: "123")
-        let outgoing = await handler(store: store, attempts: 5).handle([command(offset: 0), command(offset: 1)])
+        let window = WindowLog()
+        let outgoing = await handler(store: store, attempts: 5).handle([command(offset: 0), command(offset: 1)], retryWindow: window.observer)
+        #expect(window.events == ["opened", "closed"], "the partition is paused once for the whole wait, then resumed")
         #expect(outgoing.map(\.topic) == ["payments.results", "payments.results"])
         #expect(outgoing.allSatisfy { $0.headers.string(named: "status") == "ok" })
         #expect(store.calls.withLock { $0 } == 4, "three failures, then one transaction for both commands")
@@ -92,7 +103,9 @@ struct CommandHandlerRetryTests {
     @Test("past the budget each command goes to the DLQ with an error reply and event; nothing is applied")
     func exhausts() async throws {
         let store = try FlakyStore(failures: 100, path: temporaryPath())
-        let outgoing = await handler(store: store, attempts: 3).handle([command(offset: 7)])
+        let window = WindowLog()
+        let outgoing = await handler(store: store, attempts: 3).handle([command(offset: 7)], retryWindow: window.observer)
+        #expect(window.events == ["opened", "closed"], "resumed once the command is in the DLQ")
         #expect(outgoing.map(\.topic).sorted() == ["payments.dlq", "payments.errors", "payments.results"])
         #expect(store.calls.withLock { $0 } == 3)
         let reply = try #require(outgoing.first { $0.topic == "payments.results" })
