@@ -90,6 +90,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxBatchSize: Int = 500
     /// How many polled messages may wait for the owner before polling stops: backpressure.
     public var maxBufferedMessages: Int = 1_000
+    /// How long a fetch may wait at the broker for data (`fetch.wait.max.ms`). librdkafka's
+    /// 500 ms default costs nothing on a real broker, which answers when data comes; the dev
+    /// broker answers only when the wait ends, so 500 ms would stall every idle moment.
+    public var fetchMaxWait: Duration = .milliseconds(50)
     /// librdkafka's prefetch per consumer (`queued.max.messages.kbytes`); its own default,
     /// 64 MiB, is most of a worker's memory when a backlog waits.
     public var prefetchKilobytes: Int = 4_096
@@ -113,6 +117,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         properties["session.timeout.ms"] = String(sessionTimeout.milliseconds)
         properties["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
         properties["auto.commit.interval.ms"] = String(commitInterval.milliseconds)
+        properties["fetch.wait.max.ms"] = String(fetchMaxWait.milliseconds)
         properties.merge(common.properties) { _, passedThrough in passedThrough }
         // Not overridable: librdkafka commits on a timer, but only offsets the owner has
         // stored as done, so nothing is committed that was not handled.

@@ -29,12 +29,15 @@ struct SQLitePaymentBinder {
         }
     }
 
-    /// Runs `INSERT ... VALUES (account, number, <mutable columns>)`.
-    static func insert(_ payment: Payment, account: String, with statement: Statement, in db: Database) throws {
+    /// Runs `INSERT ... VALUES (id, account, number, <mutable columns>), ...`, one row a payment.
+    static func insert(_ payments: ArraySlice<Payment>, account: String, with statement: Statement, in db: Database) throws {
         var binder = SQLitePaymentBinder(statement)
-        binder.bind(account)
-        binder.bind(payment.number)
-        binder.bindMutableColumns(of: payment)
+        for payment in payments {
+            binder.bind(payment.id)
+            binder.bind(account)
+            binder.bind(payment.number)
+            binder.bindMutableColumns(of: payment)
+        }
         try binder.step(db)
     }
 

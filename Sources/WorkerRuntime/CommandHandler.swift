@@ -37,13 +37,26 @@ struct CommandHandler: Sendable {
         var closed: @Sendable () -> Void = {}
     }
 
+    /// Everything to publish for `messages`, in order, gathered in one array.
     func handle(_ messages: [KafkaConsumerMessage], retryWindow: RetryWindow = RetryWindow()) async -> [KafkaProducerMessage] {
+        var all: [KafkaProducerMessage] = []
+        await handle(messages, retryWindow: retryWindow) { all += $0 }
+        return all
+    }
+
+    /// Hands what to publish to `publish`, in order, after each store transaction and at the
+    /// end: the replies of a large batch's first transaction need not wait for its last.
+    func handle(
+        _ messages: [KafkaConsumerMessage], retryWindow: RetryWindow = RetryWindow(),
+        publish emit: ([KafkaProducerMessage]) async -> Void
+    ) async {
         if configuration.passthrough {
             let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
-            return messages.map { message in
+            await emit(messages.map { message in
                 let envelope = CommandEnvelope(message)
                 return events.reply(to: envelope, command: envelope.command ?? "", reply: empty, replayed: false)
-            }
+            })
+            return
         }
         var outgoing: [KafkaProducerMessage] = []
         var writes: [Write] = []
@@ -57,6 +70,8 @@ struct CommandHandler: Sendable {
                 let pendingLines = writes.reduce(0) { $0 + $1.command.operation.lineCount }
                 if writes.count >= configuration.maxCommandsPerTransaction || pendingLines >= configuration.maxLinesPerTransaction {
                     await apply(&writes, into: &outgoing, retryWindow)
+                    await emit(outgoing)
+                    outgoing = []
                 }
             case .read(let query, let account, let envelope, let name, let plugin):
                 // A read sees every write before it in the partition.
@@ -70,7 +85,7 @@ struct CommandHandler: Sendable {
             }
         }
         await apply(&writes, into: &outgoing, retryWindow)
-        return outgoing
+        if !outgoing.isEmpty { await emit(outgoing) }
     }
 
     private func prepare(_ envelope: CommandEnvelope) -> Step {

@@ -79,7 +79,7 @@ public struct Worker: Service {
     /// The last batch handed to a partition's lane: the next one is handled after `handled`,
     /// and marked done after `done`.
     struct PartitionLane {
-        let handled: Task<Published?, Never>
+        let handled: Task<[Published]?, Never>
         let done: Task<Void, Never>
     }
 
@@ -89,7 +89,8 @@ public struct Worker: Service {
         let deliveries: PendingDeliveries
     }
 
-    /// Two stages per batch. The first (handle, then enqueue what to publish) runs after the
+    /// Two stages per batch. The first (handle, enqueuing what to publish after each store
+    /// transaction) runs after the
     /// previous batch's first stage, so a partition's commands and replies keep their order.
     /// The second (await the acknowledgements, then mark done) runs after the previous
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
@@ -99,15 +100,23 @@ public struct Worker: Service {
     ) -> PartitionLane {
         inFlight.begin()
         let arrived = ContinuousClock.now
-        let handled = Task { () -> Published? in
+        let handled = Task { () -> [Published]? in
             _ = await previous?.handled.value
-            let outgoing = await handler.handle(messages, retryWindow: pausing(partition, of: consumer))
-            return await enqueue(outgoing, producer: producer)
+            var published: [Published] = []
+            var producerClosed = false
+            await handler.handle(messages, retryWindow: pausing(partition, of: consumer)) { outgoing in
+                guard !producerClosed else { return }
+                if let part = await enqueue(outgoing, producer: producer) { published.append(part) } else { producerClosed = true }
+            }
+            return producerClosed ? nil : published
         }
         let done = Task {
             defer { inFlight.end() }
             var acknowledged = false
-            if let published = await handled.value { acknowledged = await confirm(published, producer: producer) }
+            if let published = await handled.value {
+                acknowledged = true
+                for part in published where acknowledged { acknowledged = await confirm(part, producer: producer) }
+            }
             await previous?.done.value
             guard acknowledged, let last = messages.last else { return }
             metrics.handled(messages.count, took: ContinuousClock.now - arrived)

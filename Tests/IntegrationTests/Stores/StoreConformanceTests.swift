@@ -80,6 +80,27 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("a large import gets consecutive ids in line order, and no id is ever given twice, even after deletes", arguments: StoreKind.allCases)
+    func paymentIds(kind: StoreKind) async throws {
+        try await withStore(kind) { harness in
+            // 150 inserts with an update in the middle: runs of rows of every statement size.
+            let first = try await harness.updatePayments("OrderRef,PaymentImportedRef,Amount\nRef123,ID-0,1\n")
+            var csv = "OrderRef,PaymentImportedRef,PaymentId,Amount\n"
+            for line in 1...150 { csv += line == 77 ? "Ref123,ID-0,\(first[0].paymentId ?? 0),2\n" : "Ref123,ID-\(line),,1\n" }
+            let bulk = try await harness.updatePayments(csv)
+            #expect(bulk.allSatisfy { $0.errors.isEmpty })
+            let inserted = bulk.enumerated().filter { $0.offset != 76 }.compactMap(\.element.paymentId)
+            #expect(inserted == Array(1002...1150), "ids follow the seed's 1001, in line order")
+            let stored = try await harness.get("fields=PaymentId,PaymentImportedRef&orderby=PaymentId")
+            #expect(stored.map(\.id) == Array(1001...1150))
+            #expect(stored.map(\.importedRef) == (0...150).filter { $0 != 77 }.map { "ID-\($0)" })
+
+            _ = try await harness.delete("where=PaymentId>=1140")
+            let next = try await harness.updatePayments("OrderRef,PaymentImportedRef,Amount\nRef123,ID-after,1\n")
+            #expect(next[0].paymentId == 1151, "a deleted id is not given again")
+        }
+    }
+
     @Test("unknown PaymentId is Failed, an unknown order is said, and neither changes anything", arguments: StoreKind.allCases)
     func lineFailures(kind: StoreKind) async throws {
         try await withStore(kind) { harness in
