@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end worker benchmark on the dev broker, release build: bulk (200 commands of 1000
-# lines, SQLite), single-line commands (100 000 by default) against a passthrough worker in
-# the same run, and the worker's peak memory. Usage: ops/bench-worker.sh [SINGLE_COMMANDS]
+# lines), single-line commands (100 000 by default) against a passthrough worker in the same
+# run, and the worker's peak memory; on SQLite, then the bulk and single-line runs again on a
+# throwaway PostgreSQL server. Usage: ops/bench-worker.sh [SINGLE_COMMANDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +14,16 @@ bench=.build/release/payment-bench
 single=${1:-100000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench.XXXXXX")
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+pg_dir=
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true
+  if [ -n "$pg_dir" ]; then ops/postgres.sh stop "$pg_dir"; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-# One run of a worker on a fresh broker: prints the benchmark's line and the peak memory.
+# One run of a worker on a fresh broker and a fresh store (SQLite file, or a new database on
+# $pg_url when set): prints the benchmark's line and the peak memory.
 measure() {
   local label=$1 commands=$2 lines=$3; shift 3
   "$pw" broker --partitions 4 >"$work/broker.out" 2>/dev/null &
@@ -24,7 +31,12 @@ measure() {
   until [ -s "$work/broker.out" ]; do sleep 0.1; done
   local address; address=$(head -n 1 "$work/broker.out")
   rm -f "$work"/*.sqlite*
-  "$pw" run --bootstrap-servers "$address" --dev --store "sqlite:$work/$label.sqlite" "$@" 2>"$work/$label.err" &
+  local store="sqlite:$work/$label.sqlite"
+  if [ -n "${pg_url:-}" ]; then
+    psql -q "$pg_url" -c "CREATE DATABASE bench_${label//-/_}" >/dev/null
+    store="${pg_url/\/postgres\?//bench_${label//-/_}?}"
+  fi
+  "$pw" run --bootstrap-servers "$address" --dev --store "$store" "$@" 2>"$work/$label.err" &
   local worker=$!; pids+=("$worker")
   # The clock starts with the worker in its group.
   until grep -q "partitions assigned" "$work/$label.err"; do sleep 0.1; done
@@ -39,3 +51,8 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 measure bulk 200 1000
 measure passthrough "$single" 1 --passthrough
 measure single "$single" 1
+
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench-pg.XXXXXX")
+pg_url=$(ops/postgres.sh start "$pg_dir" | tail -n 1)
+measure pg-bulk 200 1000
+measure pg-single "$single" 1

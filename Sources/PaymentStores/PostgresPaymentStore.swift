@@ -68,9 +68,7 @@ public final class PostgresPaymentStore: PaymentStore {
         while true {
             do {
                 return try await client.withTransaction(logger: logger) { connection in
-                    var outcomes: [StoreOutcome] = []
-                    for command in commands { outcomes.append(try await execute(command, on: connection)) }
-                    return outcomes
+                    try await outcomes(of: commands, on: connection)
                 }
             } catch {
                 let failure = Self.storeError(error)
@@ -136,12 +134,87 @@ public final class PostgresPaymentStore: PaymentStore {
         await runner.value
     }
 
+    // MARK: - A batch
+
+    /// One batch in one transaction, in the order `BatchSchedule` gives, with the batch's
+    /// idempotency records looked up at once.
+    private func outcomes(of commands: [StoreCommand], on connection: PostgresConnection) async throws -> [StoreOutcome] {
+        var schedule = BatchSchedule(commands, records: try await fetchRecords(for: commands, on: connection))
+        while let step = schedule.nextStep() {
+            switch step {
+            case .single(let index):
+                schedule.applied([try await execute(commands[index], on: connection)], to: [index])
+            case .run(let members):
+                let replies = try await executeUpdatePayments(members.map { (commands[$0.index], $0.lines) }, on: connection)
+                schedule.applied(replies, to: members.map(\.index))
+            }
+        }
+        return schedule.outcomes
+    }
+
+    /// UpdatePayments commands of one account and one moment, planned as one run of lines:
+    /// the same effects and replies as one after the other, with one lock and one set of
+    /// lookups.
+    private func executeUpdatePayments(
+        _ run: [(command: StoreCommand, lines: [PaymentLine])], on connection: PostgresConnection
+    ) async throws -> [StoredReply] {
+        guard let first = run.first?.command, run.count > 1 else { return try await executeEach(run, on: connection) }
+        let counters = try await lockAccount(first.account, on: connection)
+        let lines = run.flatMap(\.lines)
+        let results: [PaymentLineResult]
+        do {
+            results = try await updatePayments(lines, account: first.account, now: first.now, nextNumber: counters.payment, on: connection)
+        } catch is DomainError {
+            // Thrown while planning, before any write: each command then gets its own answer.
+            return try await executeEach(run, on: connection)
+        }
+        guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
+        let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
+        // One statement for the run's records: a round trip each was most of a run's time.
+        var binds = PostgresBindings()
+        binds.append(first.account)
+        binds.append(first.epochSeconds)
+        binds.append(run.map(\.command.idempotencyKey))
+        binds.append(run.map { ByteBuffer(bytes: $0.command.fingerprint) })
+        binds.append(replies.map(\.status))
+        binds.append(replies.map(\.contentType))
+        binds.append(replies.map { ByteBuffer(bytes: $0.body) })
+        try await connection.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO idempotency_records
+            (account_id, created_at, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body)
+            SELECT $1, $2, u.* FROM UNNEST($3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[]) AS u
+            """, binds: binds), logger: logger)
+        return replies
+    }
+
+    private func executeEach(
+        _ run: [(command: StoreCommand, lines: [PaymentLine])], on connection: PostgresConnection
+    ) async throws -> [StoredReply] {
+        var replies: [StoredReply] = []
+        for member in run { replies.append(try await execute(member.command, on: connection)) }
+        return replies
+    }
+
+    private func fetchRecords(
+        for commands: [StoreCommand], on connection: PostgresConnection
+    ) async throws -> [BatchSchedule.RecordKey: BatchSchedule.KnownRecord] {
+        var records: [BatchSchedule.RecordKey: BatchSchedule.KnownRecord] = [:]
+        for (account, keys) in BatchSchedule.keysByAccount(commands) {
+            let rows = try await connection.query("""
+                SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
+                FROM idempotency_records WHERE account_id = \(account) AND idempotency_key = ANY(\(Array(keys)))
+                """, logger: logger)
+            for try await (key, fingerprint, status, contentType, body) in rows.decode((String, Data, String, String, Data).self) {
+                records[BatchSchedule.RecordKey(account: account, key: key)] = (
+                    Array(fingerprint), StoredReply(status: status, contentType: contentType, body: Array(body)))
+            }
+        }
+        return records
+    }
+
     // MARK: - One command
 
-    private func execute(_ command: StoreCommand, on connection: PostgresConnection) async throws -> StoreOutcome {
-        if let record = try await fetchRecord(connection, account: command.account, key: command.idempotencyKey) {
-            return record.fingerprint == command.fingerprint ? .replayed(record.reply) : .conflict
-        }
+    private func execute(_ command: StoreCommand, on connection: PostgresConnection) async throws -> StoredReply {
         try await connection.query("SAVEPOINT command", logger: logger)
         var outcome: OperationOutcome
         do {
@@ -155,13 +228,17 @@ public final class PostgresPaymentStore: PaymentStore {
             try await connection.query("RELEASE SAVEPOINT command", logger: logger)
         }
         let reply = command.reply(outcome)
+        try await record(reply, of: command, on: connection)
+        return reply
+    }
+
+    private func record(_ reply: StoredReply, of command: StoreCommand, on connection: PostgresConnection) async throws {
         try await connection.query("""
             INSERT INTO idempotency_records
             (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
             VALUES (\(command.account), \(command.idempotencyKey), \(Data(command.fingerprint)), \(reply.status),
             \(reply.contentType), \(Data(reply.body)), \(command.epochSeconds))
             """, logger: logger)
-        return .applied(reply)
     }
 
     private func run(_ command: StoreCommand, on connection: PostgresConnection) async throws -> OperationOutcome {

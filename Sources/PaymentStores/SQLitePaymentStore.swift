@@ -28,8 +28,7 @@ public final class SQLitePaymentStore: PaymentStore {
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
             return try await pool.write { db in
-                var batch = try BatchExecution(commands, in: db)
-                return try batch.outcomes()
+                try Self.outcomes(of: commands, in: db)
             }
         } catch {
             throw Self.storeError(error)
@@ -114,11 +113,9 @@ public final class SQLitePaymentStore: PaymentStore {
             return try run.map { try execute($0.command, in: db) }
         }
         guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
-        var start = 0
-        return try run.map { command, own in
-            let reply = command.reply(.payments(Array(results[start..<start + own.count])))
-            start += own.count
-            try record(reply, of: command, in: db)
+        return try zip(run, BatchSchedule.split(results, among: run)).map { member, own in
+            let reply = member.command.reply(.payments(own))
+            try record(reply, of: member.command, in: db)
             return reply
         }
     }
@@ -320,19 +317,12 @@ public final class SQLitePaymentStore: PaymentStore {
         try upsert.execute(arguments: [account, next])
     }
 
-    typealias KnownRecord = (fingerprint: [UInt8], reply: StoredReply)
-
-    struct RecordKey: Hashable {
-        let account: String
-        let key: String
-    }
+    typealias KnownRecord = BatchSchedule.KnownRecord
 
     /// The idempotency records of a batch's keys, by account and key.
-    static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [RecordKey: KnownRecord] {
-        var keysByAccount: [String: Set<String>] = [:]
-        for command in commands { keysByAccount[command.account, default: []].insert(command.idempotencyKey) }
-        var records: [RecordKey: KnownRecord] = [:]
-        for (account, keys) in keysByAccount {
+    static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [BatchSchedule.RecordKey: KnownRecord] {
+        var records: [BatchSchedule.RecordKey: KnownRecord] = [:]
+        for (account, keys) in BatchSchedule.keysByAccount(commands) {
             for chunk in chunks(Array(keys)) {
                 let select = try db.cachedStatement(sql: """
                     SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
@@ -340,7 +330,7 @@ public final class SQLitePaymentStore: PaymentStore {
                     """)
                 let rows = try Row.fetchCursor(select, arguments: StatementArguments([account] + chunk))
                 while let row = try rows.next() {
-                    records[RecordKey(account: account, key: row[0])] = knownRecord(row, from: 1)
+                    records[BatchSchedule.RecordKey(account: account, key: row[0])] = knownRecord(row, from: 1)
                 }
             }
         }

@@ -362,6 +362,10 @@ struct StoreConformanceTests {
                 }
                 answers.append(outcomes)
                 stored.append(try await harness.get("") + (try await harness.get("", account: "456")))
+                // The records were stored, not only remembered within the batch: sent again,
+                // the run's commands are replays of their first answers.
+                let again = try await harness.store.execute(Array(commands(harness)[1...2]))
+                #expect(again == outcomes[1...2].map { if case .applied(let reply) = $0 { .replayed(reply) } else { $0 } })
             }
         }
         #expect(answers[0] == answers[1])
