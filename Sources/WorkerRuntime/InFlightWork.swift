@@ -9,7 +9,24 @@ final class InFlightWork: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    private let state = Mutex<(count: Int, waiters: [Waiter])>((0, []))
+    private let state = Mutex<(count: Int, waiters: [Waiter], abandoned: Bool)>((0, [], false))
+
+    /// Set once the shutdown timeout has passed: batches still in flight are given up
+    /// uncommitted (their commands are delivered again and answered from the idempotency
+    /// store), and nobody waits for them any more.
+    var isAbandoned: Bool { state.withLock { $0.abandoned } }
+
+    /// Gives up the batches in flight and wakes every waiter; returns how many there were.
+    @discardableResult
+    func abandon() -> Int {
+        let (count, waiters) = state.withLock { state -> (Int, [Waiter]) in
+            state.abandoned = true
+            defer { state.waiters = [] }
+            return (state.count, state.waiters)
+        }
+        for waiter in waiters { waiter.continuation.resume() }
+        return count
+    }
 
     func begin() {
         state.withLock { $0.count += 1 }
@@ -30,8 +47,9 @@ final class InFlightWork: Sendable {
     func waitUntilBelow(_ limit: Int) async {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
-                if state.count >= limit { state.waiters.append(Waiter(below: limit, continuation: continuation)) }
-                return state.count < limit
+                let ready = state.count < limit || state.abandoned
+                if !ready { state.waiters.append(Waiter(below: limit, continuation: continuation)) }
+                return ready
             }
             if ready { continuation.resume() }
         }

@@ -68,11 +68,23 @@ public struct Worker: Service {
             health.set(.consumer, passing: false)
             // Stops fetching; the revocation waits for the batches in flight, then commits.
             Task { await consumer.close() }
+            // Draining may never end (a broker gone with replies unacknowledged): past the
+            // shutdown timeout, what is left is given up uncommitted.
+            Task {
+                try? await Task.sleep(for: configuration.shutdownTimeout)
+                let abandoned = inFlight.abandon()
+                if abandoned > 0 {
+                    logger.error("shutdown timeout: abandoning batches in flight uncommitted", metadata: ["batches": "\(abandoned)"])
+                }
+            }
         }
         health.set(.consumer, passing: false)
         await consumer.close()
-        await producer.close(timeout: configuration.shutdownTimeout)
+        await producer.close(timeout: inFlight.isAbandoned ? .seconds(1) : configuration.shutdownTimeout)
         try await store.close()
+        if inFlight.isAbandoned {
+            throw WorkerShutdownError(timeout: configuration.shutdownTimeout)
+        }
         logger.notice("worker stopped")
     }
 
@@ -106,7 +118,7 @@ public struct Worker: Service {
             var producerClosed = false
             await handler.handle(messages, retryWindow: pausing(partition, of: consumer)) { outgoing in
                 guard !producerClosed else { return }
-                if let part = await enqueue(outgoing, producer: producer) { published.append(part) } else { producerClosed = true }
+                if let part = await enqueue(outgoing, producer: producer, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
             }
             return producerClosed ? nil : published
         }
@@ -115,7 +127,7 @@ public struct Worker: Service {
             var acknowledged = false
             if let published = await handled.value {
                 acknowledged = true
-                for part in published where acknowledged { acknowledged = await confirm(part, producer: producer) }
+                for part in published where acknowledged { acknowledged = await confirm(part, producer: producer, inFlight: inFlight) }
             }
             await previous?.done.value
             guard acknowledged, let last = messages.last else { return }
@@ -154,9 +166,9 @@ public struct Worker: Service {
     }
 
     /// Enqueues until librdkafka takes the messages; nil if the producer closed first.
-    private func enqueue(_ messages: [KafkaProducerMessage], producer: KafkaProducer) async -> Published? {
+    private func enqueue(_ messages: [KafkaProducerMessage], producer: KafkaProducer, inFlight: InFlightWork) async -> Published? {
         var attempt = 1
-        while true {
+        while !inFlight.isAbandoned {
             do {
                 return Published(messages: messages, deliveries: try await producer.enqueueAll(messages))
             } catch let error as KafkaError where error.code == .closed {
@@ -168,14 +180,16 @@ public struct Worker: Service {
                 attempt += 1
             }
         }
+        return nil
     }
 
     /// Waits for the acknowledgements, publishing again what failed; false if the producer
-    /// closed first (the batch then stays uncommitted and is handled again from the record).
-    private func confirm(_ published: Published, producer: KafkaProducer) async -> Bool {
+    /// closed or the batch was abandoned first (it then stays uncommitted and is handled
+    /// again from the record).
+    private func confirm(_ published: Published, producer: KafkaProducer, inFlight: InFlightWork) async -> Bool {
         var attempt = 1
         var pending = published.deliveries
-        while true {
+        while !inFlight.isAbandoned {
             do {
                 _ = try await pending.reports()
                 return true
@@ -186,10 +200,11 @@ public struct Worker: Service {
                 metrics.retried("publish")
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
-                guard let again = await enqueue(published.messages, producer: producer) else { return false }
+                guard let again = await enqueue(published.messages, producer: producer, inFlight: inFlight) else { return false }
                 pending = again.deliveries
             }
         }
+        return false
     }
 
     /// Every few seconds: is the store answering, is a broker answering, how far behind is
@@ -239,6 +254,16 @@ public struct Worker: Service {
             }
             try? await Task.sleep(for: .seconds(3600))
         }
+    }
+}
+
+/// `Worker.run` throws it when the shutdown timeout passed with batches still in flight:
+/// they were given up uncommitted, so the exit status says the drain did not finish.
+public struct WorkerShutdownError: Error, CustomStringConvertible {
+    public let timeout: Duration
+
+    public var description: String {
+        "batches in flight were not acknowledged within the shutdown timeout (\(timeout)); they were left uncommitted and will be delivered again"
     }
 }
 

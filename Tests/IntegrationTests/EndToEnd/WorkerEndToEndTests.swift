@@ -234,4 +234,19 @@ struct WorkerEndToEndTests {
             await checker.close()
         }
     }
+
+    @Test("SIGTERM with the broker gone and replies unacknowledged: the worker gives up within its shutdown timeout and says so")
+    func shutdownTimeout() async throws {
+        try await WorkerHarness.with(extraArguments: ["--shutdown-timeout-seconds", "3"]) { harness in
+            // Enough commands that the worker is still handling them when the broker goes.
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: 3_000, prefix: "t"))
+            harness.broker.signal(SIGKILL)
+            _ = try await harness.broker.waitForExit(timeout: .seconds(10))
+            harness.worker.signal(SIGTERM)
+            // 3 s to drain, then a second to close the producer, and the consumer's own close.
+            #expect(try await harness.worker.waitForExit(timeout: .seconds(30)) == 1)
+            #expect(harness.worker.standardError.contains("shutdown timeout: abandoning batches in flight uncommitted"))
+            #expect(harness.worker.standardError.contains("they were left uncommitted and will be delivered again"))
+        }
+    }
 }
