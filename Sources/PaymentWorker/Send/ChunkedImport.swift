@@ -33,7 +33,7 @@ struct ChunkedImport {
         var allOK: Bool { ok == chunks }
 
         var text: String {
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.seconds
             let rate = seconds > 0 ? Int(Double(lines) / seconds) : lines
             var text = "send: \(lines) lines in \(chunks) chunks: \(ok) ok, \(partial) partial, \(failed) error"
             if replayed > 0 { text += " (\(replayed) replayed)" }

@@ -67,12 +67,14 @@ struct SendCommand: AsyncParsableCommand {
         let bootstrap = try toolBootstrapServers(bootstrapServers)
         let body = try file.map(Self.contents(of:)) ?? Array(FileHandle.standardInput.readDataToEndOfFile())
         let sendId = UUID().uuidString
-        if Self.csvCommands.contains(command), let chunker = try? CSVChunker(body, linesPerChunk: chunkLines), chunker.chunkCount > 1 {
-            if let idempotencyKey, idempotencyKey.utf8.count + 1 + String(chunker.chunkCount).utf8.count > 255 {
-                throw ValidationError("--idempotency-key is too long to number \(chunker.chunkCount) chunks within 255 characters")
-            }
-            let exchange = try await CommandExchange(
-                bootstrapServers: bootstrap, commandsTopic: commandsTopic, resultsTopic: resultsTopic, correlationPrefix: sendId)
+        let chunker = Self.csvCommands.contains(command) ? try? CSVChunker(body, linesPerChunk: chunkLines) : nil
+        if let chunker, chunker.chunkCount > 1, let idempotencyKey,
+           idempotencyKey.utf8.count + 1 + String(chunker.chunkCount).utf8.count > 255 {
+            throw ValidationError("--idempotency-key is too long to number \(chunker.chunkCount) chunks within 255 characters")
+        }
+        let exchange = try await CommandExchange(
+            bootstrapServers: bootstrap, commandsTopic: commandsTopic, resultsTopic: resultsTopic, correlationPrefix: sendId)
+        if let chunker, chunker.chunkCount > 1 {
             let showsProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) == 1)
             let upload = ChunkedImport(
                 command: command, credentials: credentials, key: key ?? "send-\(sendId)", idempotencyKey: idempotencyKey,
@@ -84,8 +86,6 @@ struct SendCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((summary.text + "\n").utf8))
             if !summary.allOK { throw ExitCode(1) }
         } else {
-            let exchange = try await CommandExchange(
-                bootstrapServers: bootstrap, commandsTopic: commandsTopic, resultsTopic: resultsTopic, correlationPrefix: sendId)
             try await sendOne(body, correlationId: sendId, through: exchange)
         }
     }

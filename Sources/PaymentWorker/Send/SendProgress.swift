@@ -15,11 +15,15 @@ struct SendProgress: Sendable {
     func line(lines done: Int, of total: Int, elapsed: Duration) -> String {
         let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
         let filled = Int(fraction * Double(width))
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = seconds > 0 ? Double(done) / seconds : 0
+        let rate = elapsed.seconds > 0 ? Double(done) / elapsed.seconds : 0
         var text = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
         text += String(format: "%3d%%  %d/%d lines  %d lines/s", Int(fraction * 100), done, total, Int(rate))
         if rate > 0, done < total { text += String(format: "  eta %.0f s", Double(total - done) / rate) }
         return text
     }
+}
+
+extension Duration {
+    /// For rates: a count over this much time.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
