@@ -170,20 +170,7 @@ public final class PostgresPaymentStore: PaymentStore {
         }
         guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
         let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
-        // One statement for the run's records: a round trip each was most of a run's time.
-        var binds = PostgresBindings()
-        binds.append(first.account)
-        binds.append(first.epochSeconds)
-        binds.append(run.map(\.command.idempotencyKey))
-        binds.append(run.map { ByteBuffer(bytes: $0.command.fingerprint) })
-        binds.append(replies.map(\.status))
-        binds.append(replies.map(\.contentType))
-        binds.append(replies.map { ByteBuffer(bytes: $0.body) })
-        try await connection.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO idempotency_records
-            (account_id, created_at, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body)
-            SELECT $1, $2, u.* FROM UNNEST($3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[]) AS u
-            """, binds: binds), logger: logger)
+        try await record(replies, of: run.map(\.command), on: connection)
         return replies
     }
 
@@ -228,17 +215,26 @@ public final class PostgresPaymentStore: PaymentStore {
             try await connection.query("RELEASE SAVEPOINT command", logger: logger)
         }
         let reply = command.reply(outcome)
-        try await record(reply, of: command, on: connection)
+        try await record([reply], of: [command], on: connection)
         return reply
     }
 
-    private func record(_ reply: StoredReply, of command: StoreCommand, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+    /// The commands' idempotency records, in one statement: a round trip each was most of
+    /// a run's time.
+    private func record(_ replies: [StoredReply], of commands: [StoreCommand], on connection: PostgresConnection) async throws {
+        var binds = PostgresBindings()
+        binds.append(commands.map(\.account))
+        binds.append(commands.map(\.idempotencyKey))
+        binds.append(commands.map { ByteBuffer(bytes: $0.fingerprint) })
+        binds.append(replies.map(\.status))
+        binds.append(replies.map(\.contentType))
+        binds.append(replies.map { ByteBuffer(bytes: $0.body) })
+        binds.append(commands.map(\.epochSeconds))
+        try await connection.query(PostgresQuery(unsafeSQL: """
             INSERT INTO idempotency_records
             (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
-            VALUES (\(command.account), \(command.idempotencyKey), \(Data(command.fingerprint)), \(reply.status),
-            \(reply.contentType), \(Data(reply.body)), \(command.epochSeconds))
-            """, logger: logger)
+            SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bytea[], $7::int8[])
+            """, binds: binds), logger: logger)
     }
 
     private func run(_ command: StoreCommand, on connection: PostgresConnection) async throws -> OperationOutcome {

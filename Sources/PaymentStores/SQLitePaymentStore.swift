@@ -210,17 +210,23 @@ public final class SQLitePaymentStore: PaymentStore {
     private static func insertPayments(_ payments: [Payment], account: String, in db: Database) throws {
         var start = 0
         while start < payments.count {
-            var rows = 64
-            while rows > payments.count - start { rows /= 2 }
-            let row = "(" + placeholders(16) + ")"
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO payments (id, account_id, number, imported_ref, order_id, created_date, active, method, direction,
-                amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
-                VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
-                """)
+            var shape = insertSQL.count - 1
+            while 1 << shape > payments.count - start { shape -= 1 }
+            let rows = 1 << shape
+            let insert = try db.cachedStatement(sql: insertSQL[shape])
             try SQLitePaymentBinder.insert(payments[start..<start + rows], account: account, with: insert, in: db)
             start += rows
         }
+    }
+
+    /// The insert of 1, 2, 4, ... 64 rows, written once rather than for every statement.
+    private static let insertSQL: [String] = (0...6).map { shape in
+        let row = "(" + placeholders(16) + ")"
+        return """
+            INSERT INTO payments (id, account_id, number, imported_ref, order_id, created_date, active, method, direction,
+            amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
+            VALUES \(Array(repeating: row, count: 1 << shape).joined(separator: ", "))
+            """
     }
 
     private static func updateOrders(_ lines: [OrderLine], account: String, in db: Database) throws -> [OrderLineResult] {
