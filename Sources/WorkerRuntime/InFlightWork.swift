@@ -17,9 +17,11 @@ final class InFlightWork: Sendable {
     var isAbandoned: Bool { state.withLock { $0.abandoned } }
 
     /// Gives up the batches in flight and wakes every waiter; returns how many there were.
+    /// With none in flight it does nothing: a drain that has ended is not given up.
     @discardableResult
     func abandon() -> Int {
         let (count, waiters) = state.withLock { state -> (Int, [Waiter]) in
+            guard state.count > 0 else { return (0, []) }
             state.abandoned = true
             defer { state.waiters = [] }
             return (state.count, state.waiters)

@@ -238,8 +238,14 @@ struct WorkerEndToEndTests {
     @Test("SIGTERM with the broker gone and replies unacknowledged: the worker gives up within its shutdown timeout and says so")
     func shutdownTimeout() async throws {
         try await WorkerHarness.with(extraArguments: ["--shutdown-timeout-seconds", "3"]) { harness in
-            // Enough commands that the worker is still handling them when the broker goes.
-            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: 3_000, prefix: "t"))
+            // The broker goes as soon as the worker's metrics show it handling the stream, long
+            // before it can answer 20 000 commands (3 000 were all answered first once).
+            let port = try await OperationsTests.operationsPort(of: harness.worker)
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: 20_000, prefix: "t"))
+            _ = try await OperationsTests.eventually("the worker handling the stream") { () -> Bool? in
+                let metrics = OperationsTests.samples(try await OperationsTests.get(port: port, path: "/metrics").body)
+                return metrics.contains { $0.key.hasPrefix("payment_worker_commands_total") && $0.value > 0 } ? true : nil
+            }
             harness.broker.signal(SIGKILL)
             _ = try await harness.broker.waitForExit(timeout: .seconds(10))
             harness.worker.signal(SIGTERM)
