@@ -2,7 +2,8 @@ import GRDB
 import GRDBSQLite
 import PaymentsDomain
 
-/// Binds a payment's columns straight onto a GRDB statement with SQLite's C API and steps it.
+/// Binds a payment's (or an idempotency record's) columns straight onto a GRDB statement with
+/// SQLite's C API and steps it.
 ///
 /// `StatementArguments` boxes every value in an existential; for bulk upserts that boxing was
 /// the largest cost after SQLite itself (see README, "Bulk upsert"). Same statements, same
@@ -37,6 +38,23 @@ struct SQLitePaymentBinder {
             binder.bind(account)
             binder.bind(payment.number)
             binder.bindMutableColumns(of: payment)
+        }
+        try binder.step(db)
+    }
+
+    /// Runs `INSERT INTO idempotency_records (<MultiRowInsert.recordInsert's columns>) ...`.
+    static func insertRecords(
+        _ replies: ArraySlice<StoredReply>, of commands: ArraySlice<StoreCommand>, with statement: Statement, in db: Database
+    ) throws {
+        var binder = SQLitePaymentBinder(statement)
+        for (reply, command) in zip(replies, commands) {
+            binder.bind(command.account)
+            binder.bind(command.idempotencyKey)
+            binder.bindBlob(command.fingerprint)
+            binder.bind(reply.status)
+            binder.bind(reply.contentType)
+            binder.bindBlob(reply.body)
+            binder.bind(command.epochSeconds)
         }
         try binder.step(db)
     }
@@ -83,6 +101,18 @@ struct SQLitePaymentBinder {
             _ = sqlite3_bind_text(
                 statement.sqliteStatement, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
                 Int32(bytes.count), Self.transient)
+        }
+    }
+
+    private mutating func bindBlob(_ bytes: [UInt8]) {
+        index += 1
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                // An empty blob, not NULL (which a NOT NULL column refuses).
+                _ = sqlite3_bind_zeroblob(statement.sqliteStatement, index, 0)
+                return
+            }
+            _ = sqlite3_bind_blob(statement.sqliteStatement, index, base, Int32(buffer.count), Self.transient)
         }
     }
 

@@ -113,21 +113,22 @@ public final class SQLitePaymentStore: PaymentStore {
             return try run.map { try execute($0.command, in: db) }
         }
         guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
-        return try zip(run, BatchSchedule.split(results, among: run)).map { member, own in
-            let reply = member.command.reply(.payments(own))
-            try record(reply, of: member.command, in: db)
-            return reply
+        let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in
+            member.command.reply(.payments(own))
+        }
+        try record(replies, of: run.map(\.command), in: db)
+        return replies
+    }
+
+    /// The idempotency records of `commands`, in statements of many rows.
+    private static func record(_ replies: [StoredReply], of commands: [StoreCommand], in db: Database) throws {
+        try MultiRowInsert.recordInsert.forEachStatement(rows: commands.count, in: db) { range, statement in
+            try SQLitePaymentBinder.insertRecords(replies[range], of: commands[range], with: statement, in: db)
         }
     }
 
     private static func record(_ reply: StoredReply, of command: StoreCommand, in db: Database) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO idempotency_records
-            (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        try insert.execute(arguments: [command.account, command.idempotencyKey, Data(command.fingerprint), reply.status,
-                                       reply.contentType, Data(reply.body), command.epochSeconds])
+        try record([reply], of: [command], in: db)
     }
 
     private static func run(_ command: StoreCommand, in db: Database) throws -> OperationOutcome {
@@ -205,28 +206,10 @@ public final class SQLitePaymentStore: PaymentStore {
         return plan.results(insertedIds: insertedIds)
     }
 
-    /// Inserts in statements of up to 64 rows, each a power of two, so that 7 cached shapes
-    /// serve every count.
     private static func insertPayments(_ payments: [Payment], account: String, in db: Database) throws {
-        var start = 0
-        while start < payments.count {
-            var shape = insertSQL.count - 1
-            while 1 << shape > payments.count - start { shape -= 1 }
-            let rows = 1 << shape
-            let insert = try db.cachedStatement(sql: insertSQL[shape])
-            try SQLitePaymentBinder.insert(payments[start..<start + rows], account: account, with: insert, in: db)
-            start += rows
+        try MultiRowInsert.paymentInsert.forEachStatement(rows: payments.count, in: db) { range, statement in
+            try SQLitePaymentBinder.insert(payments[range], account: account, with: statement, in: db)
         }
-    }
-
-    /// The insert of 1, 2, 4, ... 64 rows, written once rather than for every statement.
-    private static let insertSQL: [String] = (0...6).map { shape in
-        let row = "(" + placeholders(16) + ")"
-        return """
-            INSERT INTO payments (id, account_id, number, imported_ref, order_id, created_date, active, method, direction,
-            amount, payment_date, transaction_authorized, transaction_ref, comments, back_office_code, life_cycle_state)
-            VALUES \(Array(repeating: row, count: 1 << shape).joined(separator: ", "))
-            """
     }
 
     private static func updateOrders(_ lines: [OrderLine], account: String, in db: Database) throws -> [OrderLineResult] {
