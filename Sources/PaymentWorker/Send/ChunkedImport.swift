@@ -117,17 +117,31 @@ struct ChunkedImport {
         case "ok", "partial":
             if reply.headers.string(named: "status") == "ok" { summary.ok += 1 } else { summary.partial += 1 }
             let unlimited = CSVLimits(maxBytes: .max, maxRecords: .max, maxFieldBytes: .max)
-            let rows = (try? CSVReader.read(body, limits: unlimited).records) ?? []
-            summary.linesWithErrors += rows.filter { $0.fields.last?.isEmpty == false }.count
-            return body[...]
+            guard let document = try? CSVReader.read(body, limits: unlimited) else { return body[...] }
+            summary.linesWithErrors += document.records.filter { $0.fields.last?.isEmpty == false }.count
+            return Self.namingFileLines(document, of: chunk) ?? body[...]
         default:
             summary.failed += 1
             summary.linesWithErrors += chunk.lineCount
             let refusal = (try? JSONDecoder().decode(Refusal.self, from: Data(body)))
-                .map { "\($0.code): \($0.message)" } ?? String(decoding: body, as: UTF8.self)
+                .map { "\($0.code): \(chunk.namingFileLines($0.message))" } ?? String(decoding: body, as: UTF8.self)
             summary.refusals.append("lines \(Self.describe(chunk.lines)) refused: \(refusal)")
             return []
         }
+    }
+
+    /// The reply rewritten so that line errors name the file's lines, not the chunk's; nil
+    /// when no error names a line.
+    private static func namingFileLines(_ document: CSVDocument, of chunk: CSVChunker.Chunk) -> ArraySlice<UInt8>? {
+        let errorColumn = document.header.count - 1
+        guard errorColumn >= 0, document.records.contains(where: { $0.fields.last?.hasPrefix("line ") == true }) else { return nil }
+        var writer = CSVWriter(header: document.header)
+        for record in document.records {
+            var fields = record.fields
+            if fields.count == document.header.count { fields[errorColumn] = chunk.namingFileLines(fields[errorColumn]) }
+            writer.writeRecord(fields)
+        }
+        return writer.bytes[...]
     }
 
     private struct Refusal: Decodable {

@@ -14,6 +14,19 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
         public var body: [UInt8]
 
         public var lines: ClosedRange<Int> { firstLine...(firstLine + Swift.max(lineCount, 1) - 1) }
+
+        /// Where the body's physical lines come from in the file: from `chunkLine` on, a line
+        /// of the body is `fileLine - chunkLine` lines further down in the file (a new span
+        /// starts only where blank lines were dropped).
+        var spans: [LineSpan] = []
+        /// Whether the chunker put a `LineId` column first, so that a column of the body is
+        /// one to the right of the file's.
+        var addedLineIdColumn = false
+    }
+
+    struct LineSpan: Sendable, Hashable {
+        var chunkLine: Int
+        var fileLine: Int
     }
 
     public let recordCount: Int
@@ -22,7 +35,12 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
     public let numbersLines: Bool
     private let bytes: [UInt8]
     private let header: [UInt8]
+    /// The header's first physical line in the file and how many lines it spans.
+    private let headerLine: Int
+    private let headerLineCount: Int
     private var position: Int
+    /// The file's physical line at `position`, counted as `CSVReader` counts (the first is 1).
+    private var positionLine: Int
     private var emitted = 0
 
     public init(_ body: [UInt8], linesPerChunk: Int) throws(DomainError) {
@@ -30,9 +48,13 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
         bytes = body
         self.linesPerChunk = linesPerChunk
         var start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let beforeHeader = start
         guard let headerRange = Self.nextRecord(in: body, from: &start) else {
             throw DomainError(.malformed, "the CSV has no header row")
         }
+        headerLine = 1 + Self.lineBreaks(in: body, beforeHeader..<headerRange.lowerBound)
+        headerLineCount = 1 + Self.lineBreaks(in: body, headerRange)
+        positionLine = 1 + Self.lineBreaks(in: body, beforeHeader..<start)
         let headerBytes = Array(body[headerRange])
         let names = try CSVReader.read(headerBytes + [UInt8(ascii: "\n")]).header
         numbersLines = !names.contains { $0.trimmingSpaces.lowercased() == "lineid" }
@@ -50,15 +72,36 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
         var body = header
         let firstLine = emitted + 1
         var lineCount = 0
+        var spans = [LineSpan(chunkLine: 1, fileLine: headerLine)]
+        var chunkLine = 1 + headerLineCount
+        var start = position
         while lineCount < linesPerChunk, let record = Self.nextRecord(in: bytes, from: &position) {
             emitted += 1
             lineCount += 1
             if numbersLines { body.append(contentsOf: "\(emitted),".utf8) }
             body.append(contentsOf: bytes[record])
             body.append(UInt8(ascii: "\n"))
+            let fileLine = positionLine + Self.lineBreaks(in: bytes, start..<record.lowerBound)
+            if let last = spans.last, fileLine - chunkLine != last.fileLine - last.chunkLine {
+                spans.append(LineSpan(chunkLine: chunkLine, fileLine: fileLine))
+            }
+            chunkLine += 1 + Self.lineBreaks(in: bytes, record)
+            positionLine += Self.lineBreaks(in: bytes, start..<position)
+            start = position
         }
         guard lineCount > 0 else { return nil }
-        return Chunk(number: (firstLine - 1) / linesPerChunk + 1, firstLine: firstLine, lineCount: lineCount, body: body)
+        return Chunk(number: (firstLine - 1) / linesPerChunk + 1, firstLine: firstLine, lineCount: lineCount, body: body, spans: spans,
+                     addedLineIdColumn: numbersLines)
+    }
+
+    /// Line breaks in `range` as `CSVReader` counts them: CR LF, LF and a lone CR each once.
+    static func lineBreaks(in bytes: [UInt8], _ range: Range<Int>) -> Int {
+        let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        var count = 0
+        for index in range where bytes[index] == lf || (bytes[index] == cr && (index + 1 == bytes.count || bytes[index + 1] != lf)) {
+            count += 1
+        }
+        return count
     }
 
     /// The next non-blank record at or after `index`, without its line break; `index` moves
@@ -83,5 +126,26 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
             index += 1
         }
         return start..<index
+    }
+}
+
+extension CSVChunker.Chunk {
+    /// The file's physical line that line `line` of this chunk's body came from.
+    public func fileLine(_ line: Int) -> Int {
+        guard let span = spans.last(where: { $0.chunkLine <= line }) else { return line }
+        return line + span.fileLine - span.chunkLine
+    }
+
+    /// `message` naming the file's line (and column) where it begins with `line N` (then
+    /// `, column C` or `: column C`) naming the body's, as `CSVReader` and the line decoders
+    /// write their faults; any other message as it is.
+    public func namingFileLines(_ message: String) -> String {
+        guard let match = message.prefixMatch(of: /line (\d+)(?:(, |: )column (\d+))?(?=[:, ])/),
+              let line = Int(match.1) else { return message }
+        var named = "line \(fileLine(line))"
+        if let separator = match.2, let column = match.3.flatMap({ Int($0) }) {
+            named += "\(separator)column \(addedLineIdColumn ? column - 1 : column)"
+        }
+        return named + message[match.range.upperBound...]
     }
 }

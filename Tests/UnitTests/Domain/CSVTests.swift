@@ -118,4 +118,55 @@ struct CSVTests {
             #expect(pieces.flatMap { $0.records.map { $0.fields[0] } } == whole.records.indices.map { String($0 + 1) })
         }
     }
+    @Test("a line a chunk's fault names is the file's line, past dropped blank lines and quoted line breaks")
+    func chunkLinesNameFileLines() async {
+        let pool: [Character] = ["a", "7", ",", "\"", "\n", "\r\n", "\r"]
+        let cell = Gen.int(in: 0...(pool.count - 1)).map { pool[$0] }.string(of: 1...4)
+        let blanks = ["", "\n", "\r\n", "\r", "\n\n"]
+        let row = zip(Gen.int(in: 0...(blanks.count - 1)), cell.array(of: 2))
+        await propertyCheck(count: 200, input: row.array(of: 1...20), Gen.int(in: 1...7)) { rows, size in
+            var bytes = Array("\r\nA,B\n".utf8)
+            for (blank, fields) in rows {
+                bytes += Array(blanks[blank].utf8)
+                var writer = CSVWriter()
+                writer.writeRecord(fields)
+                bytes += writer.bytes
+            }
+            guard let whole = try? CSVReader.read(bytes), let chunker = try? CSVChunker(bytes, linesPerChunk: size) else {
+                Issue.record("the written table did not read")
+                return
+            }
+            for chunk in chunker {
+                guard let piece = try? CSVReader.read(chunk.body) else {
+                    Issue.record("chunk \(chunk.number) did not read")
+                    continue
+                }
+                #expect(chunk.fileLine(1) == 2, "the header")
+                for record in piece.records {
+                    guard let index = Int(record.fields[0]), whole.records.indices.contains(index - 1) else {
+                        Issue.record("line id \(record.fields[0])")
+                        continue
+                    }
+                    #expect(chunk.fileLine(record.line) == whole.records[index - 1].line)
+                }
+            }
+        }
+    }
+
+    @Test("a fault that names a chunk's line is reworded to name the file's line")
+    func faultsNameFileLines() throws {
+        let chunks = Array(try CSVChunker(Array("A,B\nx,1\n\n\ny,2\n".utf8), linesPerChunk: 1))
+        let second = try #require(chunks.last)
+        #expect(String(decoding: second.body, as: UTF8.self) == "LineId,A,B\n2,y,2\n")
+        #expect(second.namingFileLines("line 2: Amount 'y' is not a number") == "line 5: Amount 'y' is not a number")
+        // The chunk's column 3 is the file's 2: the chunker put LineId first.
+        #expect(second.namingFileLines("line 2, column 3: a quoted field is never closed") == "line 5, column 2: a quoted field is never closed")
+        #expect(second.namingFileLines("line 2: column 3 is 300 bytes long; the limit is 255") == "line 5: column 2 is 300 bytes long; the limit is 255")
+        #expect(second.namingFileLines("line 1, column 9: unexpected character after a closing quote") == "line 1, column 8: unexpected character after a closing quote")
+        #expect(second.namingFileLines("the CSV has more than 10 lines; that is the limit") == "the CSV has more than 10 lines; that is the limit")
+        #expect(second.namingFileLines("line 2x") == "line 2x")
+
+        let numbered = try #require(Array(try CSVChunker(Array("LineId,A\n7,x\n\n8,y\n".utf8), linesPerChunk: 1)).last)
+        #expect(numbered.namingFileLines("line 2, column 2: a quote inside an unquoted field") == "line 4, column 2: a quote inside an unquoted field")
+    }
 }
