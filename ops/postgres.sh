@@ -3,6 +3,8 @@
 # prints its URL on the last line. `ops/postgres.sh stop DIR` stops one.
 #   ops/postgres.sh start [DIR]   # DIR defaults to a new folder under ${TMPDIR:-/tmp}
 #   ops/postgres.sh stop DIR
+# PG_EXTRA_OPTIONS adds server options, say "-c log_min_duration_statement=3" to find slow
+# statements in DIR/server.log.
 set -euo pipefail
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -24,7 +26,7 @@ case "${1:-start}" in
     port=54320
     while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${PG_EXTRA_OPTIONS:-}" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
     ;;

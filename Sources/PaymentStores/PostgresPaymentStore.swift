@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import PaymentsDomain
 import PostgresNIO
+import Synchronization
 
 /// The store for several workers in one consumer group: PostgreSQL through a postgres-nio
 /// connection pool. Writers of one account are serialised by a row lock on the account's
@@ -14,9 +15,15 @@ public final class PostgresPaymentStore: PaymentStore {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
+    private let statistics: Mutex<(schedule: PostgresStatisticsSchedule, analyzing: Task<Void, Never>?)>
     static let maxAttempts = 5
 
-    public init(url: String, maxConnections: Int = 10, logger: Logger = Logger(label: "payment-worker.postgres")) async throws {
+    /// `analyzeAfterRows`: see `PostgresStatisticsSchedule`.
+    public init(
+        url: String, maxConnections: Int = 10, analyzeAfterRows: Int = 10_000,
+        logger: Logger = Logger(label: "payment-worker.postgres")
+    ) async throws {
+        statistics = Mutex((PostgresStatisticsSchedule(firstAfter: analyzeAfterRows), nil))
         let location = try PostgresURL(url)
         var configuration = location.clientConfiguration()
         configuration.options.maximumConnections = maxConnections
@@ -67,9 +74,11 @@ public final class PostgresPaymentStore: PaymentStore {
         var attempt = 1
         while true {
             do {
-                return try await client.withTransaction(logger: logger) { connection in
+                let answers = try await client.withTransaction(logger: logger) { connection in
                     try await outcomes(of: commands, on: connection)
                 }
+                refreshStatisticsIfDue(afterWriting: commands)
+                return answers
             } catch {
                 let failure = Self.storeError(error)
                 guard Self.isConflict(error), attempt < Self.maxAttempts else { throw failure }
@@ -130,8 +139,31 @@ public final class PostgresPaymentStore: PaymentStore {
     }
 
     public func close() async throws {
+        await statistics.withLock { $0.analyzing }?.value
         runner.cancel()
         await runner.value
+    }
+
+    /// Counts the rows a batch wrote (a record a command, a row an UpdatePayments line) and
+    /// starts an `ANALYZE` beside the writes when `PostgresStatisticsSchedule` says so.
+    private func refreshStatisticsIfDue(afterWriting commands: [StoreCommand]) {
+        let rows = commands.reduce(0) { rows, command in
+            if case .updatePayments(let lines) = command.operation { return rows + 1 + lines.count }
+            return rows + 1
+        }
+        statistics.withLock { state in
+            guard state.schedule.wrote(rows) else { return }
+            let written = state.schedule.written
+            state.analyzing = Task { [self] in
+                do {
+                    try await client.query("ANALYZE payments, idempotency_records", logger: logger)
+                    logger.debug("planner statistics refreshed", metadata: ["rows_written": "\(written)"])
+                } catch {
+                    logger.info("could not refresh planner statistics", metadata: ["error": "\(Self.storeError(error))"])
+                }
+                statistics.withLock { $0.schedule.finished() }
+            }
+        }
     }
 
     // MARK: - A batch

@@ -30,13 +30,25 @@ enum TestPostgres {
         try? await admin { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger) }
     }
 
+    /// When `table` of database `name` was last analyzed by an `ANALYZE` statement (not by
+    /// autovacuum), if ever.
+    static func lastAnalyzed(_ table: String, in name: String) async throws -> Date? {
+        var analyzed: Date?
+        try await admin(database: name) { connection in
+            let rows = try await connection.query(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = \(table)", logger: logger)
+            for try await value in rows.decode(Date?.self) { analyzed = value }
+        }
+        return analyzed
+    }
+
     private static let logger = Logger(label: "test.postgres")
 
-    private static func admin(_ body: (PostgresConnection) async throws -> Void) async throws {
+    private static func admin(database: String = "postgres", _ body: (PostgresConnection) async throws -> Void) async throws {
         guard let components = URLComponents(string: try adminURL) else { throw TestSetupError("bad URL") }
         let configuration = PostgresConnection.Configuration(
             host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: "postgres", tls: .disable)
+            password: components.password, database: database, tls: .disable)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
             try await body(connection)
