@@ -42,21 +42,41 @@ public final class KafkaConsumer: Sendable {
         logger: Logger = Logger(label: "kafka.consumer"),
         timeout: Duration = .seconds(10)
     ) async throws -> KafkaConsumer {
+        try await assigned(topics, at: \.upperBound, configuration: configuration, logger: logger, timeout: timeout).consumer
+    }
+
+    /// Reads every partition of `topics` from the oldest message it holds, outside any group;
+    /// also returns each partition's offsets as the broker reported them (`lowerBound` the
+    /// oldest, `upperBound` the next to come), so that a tool can read what is there and stop.
+    public static func fromStart(
+        of topics: [String],
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger = Logger(label: "kafka.consumer"),
+        timeout: Duration = .seconds(10)
+    ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>]) {
+        try await assigned(topics, at: \.lowerBound, configuration: configuration, logger: logger, timeout: timeout)
+    }
+
+    private static func assigned(
+        _ topics: [String], at position: @escaping @Sendable (Range<Int64>) -> Int64,
+        configuration: KafkaConsumerConfiguration, logger: Logger, timeout: Duration
+    ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>]) {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil)
-        try await consumer.client.runBlocking { handle in
-            var ends: [KafkaTopicPartition: Int64] = [:]
+        let offsets = try await consumer.client.runBlocking { handle in
+            var offsets: [KafkaTopicPartition: Range<Int64>] = [:]
             for topic in topics {
                 for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout) {
-                    ends[partition] = try RDKafkaClient.highWatermark(of: partition, handle: handle, timeout: timeout)
+                    offsets[partition] = try RDKafkaClient.watermarks(of: partition, handle: handle, timeout: timeout)
                 }
             }
-            let list = NativePartitionList(Array(ends.keys), offsets: ends)
+            let list = NativePartitionList(Array(offsets.keys), offsets: offsets.mapValues(position))
             let error = rd_kafka_assign(handle, list.pointer)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw KafkaError(code: .subscription, responseError: error, context: "assigning \(topics)")
             }
+            return offsets
         }
-        return consumer
+        return (consumer, offsets)
     }
 
     private init(

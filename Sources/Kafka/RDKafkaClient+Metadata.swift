@@ -29,14 +29,19 @@ extension RDKafkaClient {
 
     /// The offset the next message of `partition` will get.
     static func highWatermark(of partition: KafkaTopicPartition, handle: OpaquePointer, timeout: Duration) throws -> Int64 {
+        try watermarks(of: partition, handle: handle, timeout: timeout).upperBound
+    }
+
+    /// The offsets of the oldest message `partition` still holds and of its next message.
+    static func watermarks(of partition: KafkaTopicPartition, handle: OpaquePointer, timeout: Duration) throws -> Range<Int64> {
         var low: Int64 = -1
         var high: Int64 = -1
         let error = partition.topic.withCString { topic in
             rd_kafka_query_watermark_offsets(handle, topic, partition.partition, &low, &high, Int32(clamping: timeout.milliseconds))
         }
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .client, responseError: error, context: "reading the end of \(partition)")
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, low <= high else {
+            throw KafkaError(code: .client, responseError: error, context: "reading the ends of \(partition)")
         }
-        return high
+        return low..<high
     }
 }

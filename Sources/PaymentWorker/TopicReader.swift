@@ -3,8 +3,8 @@ import Foundation
 import Kafka
 import Logging
 
-/// Reads a topic as its own consumer group that commits nothing of note: `dlq` reads it from
-/// the start up to the end it had when asked, `tail` follows it.
+/// Reads a topic outside any consumer group: `dlq` reads it from the start up to the end it
+/// had when asked, `tail` follows it.
 struct TopicReader {
     let common: KafkaConfiguration
     let topic: String
@@ -15,22 +15,22 @@ struct TopicReader {
     }
 
     /// Every message now in the topic, in partition and offset order.
-    func readToEnd(timeout: Duration = .seconds(30)) async throws -> [KafkaConsumerMessage] {
-        let assigned = KafkaAssignmentSignal()
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools-\(UUID().uuidString)"),
-            topics: [topic], logger: Logger(label: "payment-worker.tools"), rebalanceListener: assigned)
-        let partitions = try await assigned.partitions(within: timeout)
-        let ends = try await consumer.highWatermarks(partitions).filter { $0.value > 0 }
+    func readToEnd() async throws -> [KafkaConsumerMessage] {
+        // Assigned, never subscribed: the group id only satisfies librdkafka, and nothing is
+        // committed under it (no offset is ever stored).
+        let (consumer, offsets) = try await KafkaConsumer.fromStart(
+            of: [topic], configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools"),
+            logger: Logger(label: "payment-worker.tools"))
         var messages: [KafkaConsumerMessage] = []
-        var reached = Set(partitions.filter { ends[$0] == nil })
-        if reached.count < partitions.count {
+        var unread = Set(offsets.filter { !$0.value.isEmpty }.keys)
+        if !unread.isEmpty {
             for await batch in consumer.batches {
-                for message in batch where message.offset < ends[message.topicPartition, default: 0] {
+                for message in batch {
+                    guard let range = offsets[message.topicPartition], range.contains(message.offset) else { continue }
                     messages.append(message)
-                    if message.offset + 1 >= ends[message.topicPartition, default: 0] { reached.insert(message.topicPartition) }
+                    if message.offset + 1 >= range.upperBound { unread.remove(message.topicPartition) }
                 }
-                if reached.count == partitions.count { break }
+                if unread.isEmpty { break }
             }
         }
         await consumer.close()

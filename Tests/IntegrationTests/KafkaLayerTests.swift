@@ -198,6 +198,42 @@ struct KafkaLayerTests {
         await broker.stop()
     }
 
+    @Test("outside any group: fromStart reads what each partition holds and says its offsets; fromEnd only what comes after")
+    func assignedReaders() async throws {
+        let broker = try KafkaDevBroker()
+        try broker.createTopic("letters", partitions: 2)
+        let producer = try makeProducer(broker)
+        _ = try await sendAll(producer, (0..<6).map {
+            KafkaProducerMessage(topic: "letters", partition: Int32($0 % 2), value: Array("early-\($0)".utf8))
+        })
+        let configuration = KafkaConsumerConfiguration(
+            common: KafkaConfiguration(bootstrapServers: [broker.bootstrapServers], clientID: "test-readers"), groupID: "never-joined")
+        let (reader, offsets) = try await KafkaConsumer.fromStart(of: ["letters"], configuration: configuration)
+        #expect(offsets == [KafkaTopicPartition(topic: "letters", partition: 0): 0..<3, KafkaTopicPartition(topic: "letters", partition: 1): 0..<3])
+        let follower = try await KafkaConsumer.fromEnd(of: ["letters"], configuration: configuration)
+        _ = try await sendAll(producer, [KafkaProducerMessage(topic: "letters", partition: 1, value: Array("late".utf8))])
+
+        let readerSaw = Recorder<String>()
+        let followerSaw = Recorder<String>()
+        let reading = Task {
+            for await batch in reader.batches { for message in batch { readerSaw.append(message.valueString ?? "") } }
+        }
+        let following = Task {
+            for await batch in follower.batches { for message in batch { followerSaw.append(message.valueString ?? "") } }
+        }
+        let all = try await readerSaw.wait(forCount: 7, "messages from the start")
+        #expect(Set(all) == Set((0..<6).map { "early-\($0)" } + ["late"]))
+        #expect(try await followerSaw.wait(forCount: 1, "the message produced after") == ["late"])
+        #expect(try reader.assignment().count == 2, "assigned, not subscribed")
+
+        await reader.close()
+        await follower.close()
+        reading.cancel()
+        following.cancel()
+        await producer.close()
+        await broker.stop()
+    }
+
     @Test("a broker taken down while producing: delivery resumes when it is back, nothing lost or doubled")
     func brokerDownWhileProducing() async throws {
         let broker = try KafkaDevBroker()
