@@ -6,137 +6,167 @@ import PaymentsDomain
 /// SQLite's C API and steps it.
 ///
 /// `StatementArguments` boxes every value in an existential; for bulk upserts that boxing was
-/// the largest cost after SQLite itself (see README, "Bulk upsert"). Same statements, same
-/// transaction, GRDB still owns the connection and the statement cache.
+/// the largest cost after SQLite itself (see README, "Bulk upsert"). Text and blobs are
+/// gathered into one buffer per statement and bound without a copy (`SQLITE_STATIC`) while
+/// the statement runs: SQLite copying each value (`SQLITE_TRANSIENT`) cost a `malloc` and a
+/// `free` a cell. Same statements, same transaction, GRDB still owns the connection and the
+/// statement cache.
 struct SQLitePaymentBinder {
-    private let statement: Statement
-    private var index: Int32 = 0
-
-    private init(_ statement: Statement) {
-        self.statement = statement
-        sqlite3_reset(statement.sqliteStatement)
-        sqlite3_clear_bindings(statement.sqliteStatement)
+    private enum Parameter {
+        case integer(Int64)
+        case text(start: Int, count: Int)
+        case blob(start: Int, count: Int)
+        case null
     }
 
-    /// Binds `values` in order; the statement is then ready to step or to read rows from.
-    static func bind(_ values: [SQLValue], to statement: Statement) {
-        var binder = SQLitePaymentBinder(statement)
+    private var parameters: [Parameter] = []
+    /// Every text and blob parameter's bytes, back to back, after one byte that gives an
+    /// empty text or blob an address (SQLite reads a null address as NULL).
+    private var bytes: [UInt8] = [0]
+
+    private init(capacity: Int) {
+        parameters.reserveCapacity(capacity)
+        bytes.reserveCapacity(capacity * 16)
+    }
+
+    /// Runs a statement bound with `values` and hands each result row to `row`.
+    static func query(_ values: [SQLValue], with statement: Statement, in db: Database, row: (OpaquePointer) throws -> Void) throws {
+        var binder = SQLitePaymentBinder(capacity: values.count)
         for value in values {
             switch value {
-            case .integer(let number): binder.bind(number)
-            case .text(let text): binder.bind(text)
-            case .null: binder.bind(nil as String?)
+            case .integer(let number): binder.append(number)
+            case .text(let text): binder.append(text)
+            case .null: binder.append(nil as String?)
             }
         }
+        try binder.run(statement, in: db, row: row)
     }
 
     /// Runs `INSERT ... VALUES (id, account, number, <mutable columns>), ...`, one row a payment.
     static func insert(_ payments: ArraySlice<Payment>, account: String, with statement: Statement, in db: Database) throws {
-        var binder = SQLitePaymentBinder(statement)
+        var binder = SQLitePaymentBinder(capacity: payments.count * 16)
         for payment in payments {
-            binder.bind(payment.id)
-            binder.bind(account)
-            binder.bind(payment.number)
-            binder.bindMutableColumns(of: payment)
+            binder.append(payment.id)
+            binder.append(account)
+            binder.append(payment.number)
+            binder.appendMutableColumns(of: payment)
         }
-        try binder.step(db)
+        try binder.run(statement, in: db)
     }
 
     /// Runs `INSERT INTO idempotency_records (<MultiRowInsert.recordInsert's columns>) ...`.
     static func insertRecords(
         _ replies: ArraySlice<StoredReply>, of commands: ArraySlice<StoreCommand>, with statement: Statement, in db: Database
     ) throws {
-        var binder = SQLitePaymentBinder(statement)
+        var binder = SQLitePaymentBinder(capacity: commands.count * 7)
         for (reply, command) in zip(replies, commands) {
-            binder.bind(command.account)
-            binder.bind(command.idempotencyKey)
-            binder.bindBlob(command.fingerprint)
-            binder.bind(reply.status)
-            binder.bind(reply.contentType)
-            binder.bindBlob(reply.body)
-            binder.bind(command.epochSeconds)
+            binder.append(command.account)
+            binder.append(command.idempotencyKey)
+            binder.appendBlob(command.fingerprint)
+            binder.append(reply.status)
+            binder.append(reply.contentType)
+            binder.appendBlob(reply.body)
+            binder.append(command.epochSeconds)
         }
-        try binder.step(db)
+        try binder.run(statement, in: db)
     }
 
     /// Runs `UPDATE ... SET <mutable columns> WHERE account_id = ? AND id = ?`.
     static func update(_ payment: Payment, account: String, with statement: Statement, in db: Database) throws {
-        var binder = SQLitePaymentBinder(statement)
-        binder.bindMutableColumns(of: payment)
-        binder.bind(account)
-        binder.bind(payment.id)
-        try binder.step(db)
+        var binder = SQLitePaymentBinder(capacity: 15)
+        binder.appendMutableColumns(of: payment)
+        binder.append(account)
+        binder.append(payment.id)
+        try binder.run(statement, in: db)
     }
 
     /// The columns an update may change, in the order both statements name them.
-    private mutating func bindMutableColumns(of payment: Payment) {
-        bind(payment.importedRef)
-        bind(payment.orderId)
-        bind(payment.createdDate.cin7)
-        bind(Int64(payment.active ? 1 : 0))
-        bind(payment.method)
-        bind(Int64(payment.direction.rawValue))
-        bind(payment.amount.scaled)
-        bind(payment.date?.cin7)
-        bind(Int64(payment.transactionAuthorized ? 1 : 0))
-        bind(payment.transactionRef)
-        bind(payment.comments)
-        bind(payment.backOfficeCode)
-        bind(payment.lifeCycleState.rawValue)
+    private mutating func appendMutableColumns(of payment: Payment) {
+        append(payment.importedRef)
+        append(payment.orderId)
+        append(payment.createdDate)
+        append(Int64(payment.active ? 1 : 0))
+        append(payment.method)
+        append(Int64(payment.direction.rawValue))
+        append(payment.amount.scaled)
+        append(payment.date)
+        append(Int64(payment.transactionAuthorized ? 1 : 0))
+        append(payment.transactionRef)
+        append(payment.comments)
+        append(payment.backOfficeCode)
+        append(payment.lifeCycleState.rawValue)
     }
 
-    private mutating func bind(_ value: Int64) {
-        index += 1
-        sqlite3_bind_int64(statement.sqliteStatement, index, value)
+    private mutating func append(_ value: Int64) {
+        parameters.append(.integer(value))
     }
 
-    private mutating func bind(_ value: String?) {
-        index += 1
-        guard let value else {
-            sqlite3_bind_null(statement.sqliteStatement, index)
-            return
-        }
-        var text = value
-        text.withUTF8 { bytes in
-            _ = sqlite3_bind_text(
-                statement.sqliteStatement, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
-                Int32(bytes.count), Self.transient)
-        }
+    private mutating func append(_ value: String?) {
+        guard let value else { return parameters.append(.null) }
+        let start = bytes.count
+        bytes.append(contentsOf: value.utf8)
+        parameters.append(.text(start: start, count: bytes.count - start))
     }
 
-    private mutating func bindBlob(_ bytes: [UInt8]) {
-        index += 1
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress, !buffer.isEmpty else {
-                // An empty blob, not NULL (which a NOT NULL column refuses).
-                _ = sqlite3_bind_zeroblob(statement.sqliteStatement, index, 0)
-                return
-            }
-            _ = sqlite3_bind_blob(statement.sqliteStatement, index, base, Int32(buffer.count), Self.transient)
-        }
+    /// A date in the Cin7 form, written straight into the buffer.
+    private mutating func append(_ date: UTCDateTime?) {
+        guard let date else { return parameters.append(.null) }
+        let start = bytes.count
+        date.appendCin7(to: &bytes)
+        parameters.append(.text(start: start, count: bytes.count - start))
     }
 
-    private func step(_ db: Database) throws {
-        let code = sqlite3_step(statement.sqliteStatement)
-        sqlite3_reset(statement.sqliteStatement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
-        }
+    private mutating func appendBlob(_ blob: [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: blob)
+        parameters.append(.blob(start: start, count: blob.count))
     }
 
-    /// Steps a statement bound with `bind(_:to:)` that selects `PaymentSQL.selectColumns`.
-    static func payments(from statement: Statement, in db: Database) throws -> [Payment] {
+    /// Binds every parameter, steps the statement to its end (handing over its rows), and
+    /// unbinds, all while the buffer the bindings point into is alive.
+    private func run(_ statement: Statement, in db: Database, row: (OpaquePointer) throws -> Void = { _ in }) throws {
         let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
-        var payments: [Payment] = []
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { return payments }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+        sqlite3_reset(handle)
+        try bytes.withUnsafeBufferPointer { buffer in
+            defer {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
             }
-            payments.append(try payment(at: handle))
+            guard let base = buffer.baseAddress else { throw StoreError("no parameter buffer", isTransient: false) }
+            for (offset, parameter) in parameters.enumerated() {
+                let index = Int32(offset + 1)
+                switch parameter {
+                case .integer(let value):
+                    sqlite3_bind_int64(handle, index, value)
+                case .text(let start, let count):
+                    (base + start).withMemoryRebound(to: CChar.self, capacity: max(count, 1)) {
+                        _ = sqlite3_bind_text(handle, index, $0, Int32(count), Self.static)
+                    }
+                case .blob(let start, let count):
+                    _ = sqlite3_bind_blob(handle, index, base + start, Int32(count), Self.static)
+                case .null:
+                    sqlite3_bind_null(handle, index)
+                }
+            }
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { return }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+                }
+                try row(handle)
+            }
         }
+    }
+
+    /// A statement's parameters hold pointers into `bytes` only while `run` runs.
+    private static let `static` = unsafeBitCast(0, to: sqlite3_destructor_type.self)
+
+    /// The payments a statement selecting `PaymentSQL.selectColumns` finds with `values`.
+    static func payments(_ values: [SQLValue], with statement: Statement, in db: Database) throws -> [Payment] {
+        var payments: [Payment] = []
+        try query(values, with: statement, in: db) { payments.append(try payment(at: $0)) }
+        return payments
     }
 
     private static func payment(at handle: OpaquePointer) throws -> Payment {
@@ -147,7 +177,4 @@ struct SQLitePaymentBinder {
                 return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, Int32(column)))), as: UTF8.self)
             })
     }
-
-    /// SQLITE_TRANSIENT: SQLite copies the text before the call returns.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 }

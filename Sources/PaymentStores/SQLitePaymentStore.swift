@@ -327,10 +327,8 @@ public final class SQLitePaymentStore: PaymentStore {
     }
 
     static func fetchPayments(_ db: Database, _ sql: String, _ values: [SQLValue]) throws -> [Payment] {
-        let statement = try db.cachedStatement(sql: sql)
         // Bound and read directly: a lookup binds up to 900 references.
-        SQLitePaymentBinder.bind(values, to: statement)
-        return try SQLitePaymentBinder.payments(from: statement, in: db)
+        try SQLitePaymentBinder.payments(values, with: db.cachedStatement(sql: sql), in: db)
     }
 
     private static func fetchOrders(_ db: Database, _ whereClause: String, _ values: [SQLValue]) throws -> [Order] {

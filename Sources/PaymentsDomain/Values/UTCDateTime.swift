@@ -78,29 +78,41 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
     public var crm: String { formatted(separator: UInt8(ascii: "T")) }
     public var description: String { cin7 }
 
+    /// Appends the Cin7 form's 19 bytes: stores write two dates a payment, and a `String` each
+    /// would be an allocation each.
+    public func appendCin7(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 19))
+        bytes.withUnsafeMutableBufferPointer { all in
+            _ = write(into: UnsafeMutableBufferPointer(rebasing: all[start...]), separator: UInt8(ascii: " "))
+        }
+    }
+
     /// Written digit by digit: stores format two dates a payment, so this is a hot path.
     private func formatted(separator: UInt8) -> String {
-        String(unsafeUninitializedCapacity: 19) { buffer in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var value = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
+        String(unsafeUninitializedCapacity: 19) { write(into: $0, separator: separator) }
+    }
+
+    private func write(into buffer: UnsafeMutableBufferPointer<UInt8>, separator: UInt8) -> Int {
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var value = value
+            for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
             }
-            put(year, 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(month, 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(day, 2, at: 8)
-            buffer[10] = separator
-            put(hour, 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(minute, 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(second, 2, at: 17)
-            return 19
         }
+        put(year, 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(month, 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(day, 2, at: 8)
+        buffer[10] = separator
+        put(hour, 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(minute, 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(second, 2, at: 17)
+        return 19
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {
