@@ -72,9 +72,8 @@ struct UpsertBenchmark: AsyncParsableCommand {
                     operation: .updatePayments(lines), now: now, epochSeconds: 1_795_000_000
                 ) { outcome in
                     // The reply a plugin would record: the UpdatePayments CSV.
-                    var writer = CSVWriter(header: PaymentLineResult.header)
-                    if case .payments(let results) = outcome { for result in results { writer.writeRecord(result.csvFields) } }
-                    return StoredReply(status: "ok", contentType: "text/csv", body: writer.bytes)
+                    guard case .payments(let results) = outcome else { return StoredReply(status: "error", contentType: "text/csv", body: []) }
+                    return StoredReply(status: "ok", contentType: "text/csv", body: PaymentLineResult.csv(results))
                 }
                 guard case .applied = try await store.execute([command])[0] else { throw ValidationError("batch \(index) not applied") }
             }

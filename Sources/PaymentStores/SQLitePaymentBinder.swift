@@ -170,11 +170,18 @@ struct SQLitePaymentBinder {
     }
 
     private static func payment(at handle: OpaquePointer) throws -> Payment {
-        try PaymentSQL.payment(
-            integer: { sqlite3_column_int64(handle, Int32($0)) },
-            text: { column in
-                guard let bytes = sqlite3_column_text(handle, Int32(column)) else { return nil }
-                return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, Int32(column)))), as: UTF8.self)
-            })
+        try PaymentSQL.payment(integer: { sqlite3_column_int64(handle, Int32($0)) }, text: { text(handle, $0) })
+    }
+
+    /// A result column as text; nil when NULL.
+    static func text(_ row: OpaquePointer, _ column: Int) -> String? {
+        guard let bytes = sqlite3_column_text(row, Int32(column)) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, Int32(column)))), as: UTF8.self)
+    }
+
+    /// A result column's bytes; empty when NULL or empty.
+    static func bytes(_ row: OpaquePointer, _ column: Int) -> [UInt8] {
+        guard let blob = sqlite3_column_blob(row, Int32(column)) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(row, Int32(column)))))
     }
 }

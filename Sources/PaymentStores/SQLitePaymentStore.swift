@@ -308,7 +308,8 @@ public final class SQLitePaymentStore: PaymentStore {
 
     typealias KnownRecord = BatchSchedule.KnownRecord
 
-    /// The idempotency records of a batch's keys, by account and key.
+    /// The idempotency records of a batch's keys, by account and key. Bound and read
+    /// directly: a batch looks up to 900 keys at once, and most find nothing.
     static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [BatchSchedule.RecordKey: KnownRecord] {
         var records: [BatchSchedule.RecordKey: KnownRecord] = [:]
         for (account, keys) in BatchSchedule.keysByAccount(commands) {
@@ -317,9 +318,12 @@ public final class SQLitePaymentStore: PaymentStore {
                     SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
                     FROM idempotency_records WHERE account_id = ? AND idempotency_key IN (\(placeholders(chunk.count)))
                     """)
-                let rows = try Row.fetchCursor(select, arguments: StatementArguments([account] + chunk))
-                while let row = try rows.next() {
-                    records[BatchSchedule.RecordKey(account: account, key: row[0])] = knownRecord(row, from: 1)
+                try SQLitePaymentBinder.query([.text(account)] + chunk.map { .text($0) }, with: select, in: db) { row in
+                    let key = SQLitePaymentBinder.text(row, 0) ?? ""
+                    records[BatchSchedule.RecordKey(account: account, key: key)] = (
+                        SQLitePaymentBinder.bytes(row, 1),
+                        StoredReply(status: SQLitePaymentBinder.text(row, 2) ?? "", contentType: SQLitePaymentBinder.text(row, 3) ?? "",
+                                    body: SQLitePaymentBinder.bytes(row, 4)))
                 }
             }
         }

@@ -14,8 +14,9 @@ public struct UpdatePaymentsPlugin: CommandPlugin {
     public func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply {
         switch outcome {
         case .payments(let results):
-            return csvReply(header: PaymentLineResult.header, rows: results.map(\.csvFields),
-                            anyLineFailed: results.contains { !$0.errors.isEmpty })
+            let anyLineFailed = results.contains { !$0.errors.isEmpty }
+            return StoredReply(status: (anyLineFailed ? ReplyStatus.partial : .ok).rawValue, contentType: "text/csv",
+                               body: PaymentLineResult.csv(results))
         case .refused(let error):
             return errorReply(error)
         default:

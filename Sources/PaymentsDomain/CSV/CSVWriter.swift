@@ -8,24 +8,45 @@ public struct CSVWriter: Sendable {
     }
 
     public mutating func writeRecord(_ fields: [String?]) {
-        for (index, field) in fields.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            guard let field else { continue }
-            let utf8 = field.utf8
-            let needsQuotes = utf8.contains {
-                $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
-            }
-            guard needsQuotes else {
-                bytes.append(contentsOf: utf8)
-                continue
-            }
-            bytes.append(UInt8(ascii: "\""))
-            for byte in utf8 {
-                if byte == UInt8(ascii: "\"") { bytes.append(byte) }
-                bytes.append(byte)
-            }
-            bytes.append(UInt8(ascii: "\""))
+        for (index, field) in fields.enumerated() { write(field, first: index == 0) }
+        endRecord()
+    }
+
+    /// One field of the record being written; `first` for the record's first.
+    public mutating func write(_ field: String?, first: Bool = false) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        guard let field else { return }
+        let utf8 = field.utf8
+        let needsQuotes = utf8.contains {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
         }
+        guard needsQuotes else {
+            bytes.append(contentsOf: utf8)
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+            bytes.append(byte)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A number field, written digit by digit rather than through a `String`.
+    public mutating func write(_ number: Int64?, first: Bool = false) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        guard let number else { return }
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
+    }
+
+    public mutating func endRecord() {
         bytes.append(UInt8(ascii: "\n"))
     }
 

@@ -63,6 +63,22 @@ public struct PaymentLineResult: Sendable, Hashable {
     public var csvFields: [String?] {
         [lineId, paymentId.map(String.init), importedRef, orderId.map(String.init), orderRef, errors]
     }
+
+    /// The reply CSV of these results, header first: the same bytes as writing `csvFields`
+    /// a row, without an array and two number strings a row.
+    public static func csv(_ results: [PaymentLineResult]) -> [UInt8] {
+        var writer = CSVWriter(header: header)
+        for result in results {
+            writer.write(result.lineId, first: true)
+            writer.write(result.paymentId)
+            writer.write(result.importedRef)
+            writer.write(result.orderId)
+            writer.write(result.orderRef)
+            writer.write(result.errors)
+            writer.endRecord()
+        }
+        return writer.bytes
+    }
 }
 
 /// Decodes an UpdatePayments CSV into lines. Column faults (unknown, read-only, repeated

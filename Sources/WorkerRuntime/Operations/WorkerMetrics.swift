@@ -11,7 +11,15 @@ public final class WorkerMetrics: Sendable {
         let dimensions: [String]
     }
 
-    private let counters = Mutex<[Key: Counter]>([:])
+    /// A counter's label and up to two label values: looked up on every command, so built
+    /// without an array.
+    private struct CounterKey: Hashable {
+        let label: String
+        let first: String
+        let second: String
+    }
+
+    private let counters = Mutex<[CounterKey: Counter]>([:])
     private let gauges = Mutex<[Key: Gauge]>([:])
     private let storeTransaction = Metrics.Timer(label: "payment_worker_store_transaction_seconds")
     private let handling = Metrics.Timer(label: "payment_worker_handling_seconds")
@@ -20,26 +28,26 @@ public final class WorkerMetrics: Sendable {
 
     /// A command answered, by command and reply status (`ok`, `partial`, `error`, `poison`).
     func commandHandled(_ command: String, status: String) {
-        counter("payment_worker_commands_total", ["command": command, "status": status]).increment()
+        counter("payment_worker_commands_total", ("command", command), ("status", status)).increment()
     }
 
     func linesHandled(_ command: String, count: Int) {
-        counter("payment_worker_lines_total", ["command": command]).increment(by: Int64(count))
+        counter("payment_worker_lines_total", ("command", command)).increment(by: Int64(count))
     }
 
     /// A command answered from its idempotency record.
     func replayed(_ command: String) {
-        counter("payment_worker_idempotent_replays_total", ["command": command]).increment()
+        counter("payment_worker_idempotent_replays_total", ("command", command)).increment()
     }
 
     /// A transient failure tried again: `store` or `publish`.
     func retried(_ what: String) {
-        counter("payment_worker_retries_total", ["operation": what]).increment()
+        counter("payment_worker_retries_total", ("operation", what)).increment()
     }
 
     /// A message copied to the DLQ: `poison` or `retries_exhausted`.
     func sentToDLQ(reason: String) {
-        counter("payment_worker_dlq_messages_total", ["reason": reason]).increment()
+        counter("payment_worker_dlq_messages_total", ("reason", reason)).increment()
     }
 
     func storeTransaction(took duration: Duration) {
@@ -63,11 +71,11 @@ public final class WorkerMetrics: Sendable {
         gauge.record(messages)
     }
 
-    private func counter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Counter {
-        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.key, $0.value] })
+    private func counter(_ label: String, _ first: (String, String), _ second: (String, String)? = nil) -> Counter {
+        let key = CounterKey(label: label, first: first.1, second: second?.1 ?? "")
         return counters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: label, dimensions: dimensions.map { ($0.key, $0.value) })
+            let counter = Counter(label: label, dimensions: [first] + (second.map { [$0] } ?? []))
             counters[key] = counter
             return counter
         }

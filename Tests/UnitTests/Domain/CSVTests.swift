@@ -62,6 +62,27 @@ struct CSVTests {
         #expect(try CSVReader.read(writer.bytes).records.map(\.fields) == [["1", "a, \"b\"\nc"], ["2", ""]])
     }
 
+    @Test("UpdatePayments reply rows written field by field are the bytes of their csvFields rows")
+    func paymentResultRows() async {
+        let pool: [Character] = ["a", "7", " ", ",", "\"", "\n", "é"]
+        let text = Gen.int(in: 0...(pool.count - 1)).map { pool[$0] }.string(of: 0...6)
+        let number = Gen.int(in: -3...3).map { $0 == 0 ? nil : Int64($0) * 987_654_321 }
+        let result = zip(text, number, text, number, text).map { lineId, paymentId, ref, orderId, errors in
+            PaymentLineResult(lineId: lineId, paymentId: paymentId, importedRef: ref.isEmpty ? nil : ref, orderId: orderId,
+                              orderRef: "Ref123", errors: errors)
+        }
+        await propertyCheck(count: 200, input: result.array(of: 0...8)) { results in
+            var expected = CSVWriter(header: PaymentLineResult.header)
+            for result in results { expected.writeRecord(result.csvFields) }
+            #expect(PaymentLineResult.csv(results) == expected.bytes)
+        }
+        var zero = CSVWriter()
+        zero.write(0 as Int64, first: true)
+        zero.write(Int64.min)
+        zero.endRecord()
+        #expect(zero.text == "0,-9223372036854775808\n")
+    }
+
     @Test("any table survives a write and a read")
     func roundTrip() async {
         // Mostly plain text, with every character that needs quoting mixed in.
