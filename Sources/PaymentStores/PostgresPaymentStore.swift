@@ -192,7 +192,8 @@ public final class PostgresPaymentStore: PaymentStore {
     ) async throws -> [StoredReply] {
         guard let first = run.first?.command, run.count > 1 else { return try await executeEach(run, on: connection) }
         let counters = try await lockAccount(first.account, on: connection)
-        let lines = run.flatMap(\.lines)
+        let lines = run.map(\.lines)
+        let lineCount = lines.reduce(0) { $0 + $1.count }
         let results: [PaymentLineResult]
         do {
             results = try await updatePayments(lines, account: first.account, now: first.now, nextNumber: counters.payment, on: connection)
@@ -200,7 +201,7 @@ public final class PostgresPaymentStore: PaymentStore {
             // Thrown while planning, before any write: each command then gets its own answer.
             return try await executeEach(run, on: connection)
         }
-        guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
+        guard results.count == lineCount else { throw StoreError("a result a line was expected", isTransient: false) }
         let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
         try await record(replies, of: run.map(\.command), on: connection)
         return replies
@@ -274,7 +275,7 @@ public final class PostgresPaymentStore: PaymentStore {
         let counters = try await lockAccount(account, on: connection)
         switch command.operation {
         case .updatePayments(let lines):
-            return .payments(try await updatePayments(lines, account: account, now: command.now, nextNumber: counters.payment, on: connection))
+            return .payments(try await updatePayments([lines], account: account, now: command.now, nextNumber: counters.payment, on: connection))
         case .updateOrders(let lines):
             return .orders(try await updateOrders(lines, account: account, on: connection))
         case .deletePayments(let query):
@@ -301,7 +302,7 @@ public final class PostgresPaymentStore: PaymentStore {
     }
 
     private func updatePayments(
-        _ lines: [PaymentLine], account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
+        _ lines: [[PaymentLine]], account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
     ) async throws -> [PaymentLineResult] {
         let keys = PaymentUpsertPlanner.keys(for: lines)
         var lookup = PaymentLookup()

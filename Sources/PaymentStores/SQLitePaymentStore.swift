@@ -104,7 +104,8 @@ public final class SQLitePaymentStore: PaymentStore {
         _ run: [(command: StoreCommand, lines: [PaymentLine])], in db: Database
     ) throws -> [StoredReply] {
         guard let first = run.first?.command, run.count > 1 else { return try run.map { try execute($0.command, in: db) } }
-        let lines = run.flatMap(\.lines)
+        let lines = run.map(\.lines)
+        let lineCount = lines.reduce(0) { $0 + $1.count }
         let results: [PaymentLineResult]
         do {
             results = try updatePayments(lines, account: first.account, now: first.now, in: db)
@@ -112,7 +113,7 @@ public final class SQLitePaymentStore: PaymentStore {
             // Thrown while planning, before any write: each command then gets its own answer.
             return try run.map { try execute($0.command, in: db) }
         }
-        guard results.count == lines.count else { throw StoreError("a result a line was expected", isTransient: false) }
+        guard results.count == lineCount else { throw StoreError("a result a line was expected", isTransient: false) }
         let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in
             member.command.reply(.payments(own))
         }
@@ -135,7 +136,7 @@ public final class SQLitePaymentStore: PaymentStore {
         let account = command.account
         switch command.operation {
         case .updatePayments(let lines):
-            return .payments(try updatePayments(lines, account: account, now: command.now, in: db))
+            return .payments(try updatePayments([lines], account: account, now: command.now, in: db))
         case .updateOrders(let lines):
             return .orders(try updateOrders(lines, account: account, in: db))
         case .deletePayments(let query):
@@ -146,7 +147,7 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
-    private static func updatePayments(_ lines: [PaymentLine], account: String, now: UTCDateTime, in db: Database) throws -> [PaymentLineResult] {
+    private static func updatePayments(_ lines: [[PaymentLine]], account: String, now: UTCDateTime, in db: Database) throws -> [PaymentLineResult] {
         let keys = PaymentUpsertPlanner.keys(for: lines)
         var lookup = PaymentLookup()
         for chunk in chunks(Array(keys.paymentIds)) {

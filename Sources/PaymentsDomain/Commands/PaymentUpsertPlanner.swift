@@ -65,14 +65,22 @@ public struct PaymentUpsertPlan: Sendable {
 /// insert, which needs an existing order and an Amount. An update sets only the columns given.
 public enum PaymentUpsertPlanner {
     public static func keys(for lines: [PaymentLine]) -> PaymentLookupKeys {
+        keys(for: [lines])
+    }
+
+    /// The keys of several commands' lines, taken in order as one run: a run's lines are not
+    /// copied into one array first.
+    public static func keys(for runs: [[PaymentLine]]) -> PaymentLookupKeys {
         var keys = PaymentLookupKeys()
-        for line in lines where line.error == nil {
+        for lines in runs {
+            for line in lines where line.error == nil {
             let changes = line.changes
             if let id = changes.paymentId { keys.paymentIds.insert(id) }
             if let ref = changes.importedRef { keys.importedRefs.insert(ref) }
             if let id = changes.orderId { keys.orderIds.insert(id) }
             if let ref = changes.orderRef { keys.orderRefs.insert(ref) }
             if let code = changes.backOfficeCode { keys.backOfficeCodes.insert(code) }
+            }
         }
         return keys
     }
@@ -80,11 +88,19 @@ public enum PaymentUpsertPlanner {
     public static func plan(
         _ lines: [PaymentLine], lookup: PaymentLookup, now: UTCDateTime, nextNumber: Int64
     ) -> PaymentUpsertPlan {
-        var state = State(lookup: lookup, expectedLines: lines.count)
+        plan([lines], lookup: lookup, now: now, nextNumber: nextNumber)
+    }
+
+    /// Plans several commands' lines in order as one run, as if they were one command.
+    public static func plan(
+        _ runs: [[PaymentLine]], lookup: PaymentLookup, now: UTCDateTime, nextNumber: Int64
+    ) -> PaymentUpsertPlan {
+        let count = runs.reduce(0) { $0 + $1.count }
+        var state = State(lookup: lookup, expectedLines: count)
         var plan = PaymentUpsertPlan()
-        plan.writes.reserveCapacity(lines.count)
-        plan.lines.reserveCapacity(lines.count)
-        for line in lines {
+        plan.writes.reserveCapacity(count)
+        plan.lines.reserveCapacity(count)
+        for line in runs.joined() {
             var result = PaymentLineResult(lineId: line.lineId)
             if let error = line.error {
                 plan.lines.append((echo(line, errors: error), nil, nil))
