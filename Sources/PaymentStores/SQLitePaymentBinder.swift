@@ -135,17 +135,21 @@ struct SQLitePaymentBinder {
             guard let base = buffer.baseAddress else { throw StoreError("no parameter buffer", isTransient: false) }
             for (offset, parameter) in parameters.enumerated() {
                 let index = Int32(offset + 1)
-                switch parameter {
+                let code = switch parameter {
                 case .integer(let value):
                     sqlite3_bind_int64(handle, index, value)
                 case .text(let start, let count):
                     (base + start).withMemoryRebound(to: CChar.self, capacity: max(count, 1)) {
-                        _ = sqlite3_bind_text(handle, index, $0, Int32(count), Self.static)
+                        sqlite3_bind_text(handle, index, $0, Int32(count), Self.sqliteStatic)
                     }
                 case .blob(let start, let count):
-                    _ = sqlite3_bind_blob(handle, index, base + start, Int32(count), Self.static)
+                    sqlite3_bind_blob(handle, index, base + start, Int32(count), Self.sqliteStatic)
                 case .null:
                     sqlite3_bind_null(handle, index)
+                }
+                // A value left unbound would be written as NULL or as the last one: never step.
+                guard code == SQLITE_OK else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "parameter \(index) could not be bound", sql: statement.sql)
                 }
             }
             while true {
@@ -160,7 +164,7 @@ struct SQLitePaymentBinder {
     }
 
     /// A statement's parameters hold pointers into `bytes` only while `run` runs.
-    private static let `static` = unsafeBitCast(0, to: sqlite3_destructor_type.self)
+    private static let sqliteStatic = unsafeBitCast(0, to: sqlite3_destructor_type.self)
 
     /// The payments a statement selecting `PaymentSQL.selectColumns` finds with `values`.
     static func payments(_ values: [SQLValue], with statement: Statement, in db: Database) throws -> [Payment] {
