@@ -40,7 +40,7 @@ measure() {
   local worker=$!; pids+=("$worker")
   # The clock starts with the worker in its group.
   until grep -q "partitions assigned" "$work/$label.err"; do sleep 0.1; done
-  "$bench" worker --bootstrap-servers "$address" --commands "$commands" --lines "$lines" --label "$label"
+  "$bench" worker --bootstrap-servers "$address" --commands "$commands" --lines "$lines" --label "$label" | tee "$work/$label.result"
   echo "$label: worker peak memory $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$worker/status)"
   kill -TERM "$worker"; wait "$worker" || true
   kill -TERM "$broker"; wait "$broker" || true
@@ -51,6 +51,10 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 measure bulk 200 1000
 measure passthrough "$single" 1 --passthrough
 measure single "$single" 1
+# The single-line target is a ratio to the passthrough run of the same invocation.
+rate() { grep -o '= [0-9]* commands/s' "$work/$1.result" | grep -o '[0-9]*'; }
+awk -v single="$(rate single)" -v passthrough="$(rate passthrough)" \
+  'BEGIN { printf "single: %.2fx the passthrough run (target 0.9x)\n", single / passthrough }'
 
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench-pg.XXXXXX")
 pg_url=$(ops/postgres.sh start "$pg_dir" | tail -n 1)
