@@ -7,6 +7,11 @@ public struct CSVWriter: Sendable {
         if let header { writeRecord(header) }
     }
 
+    /// Goes on after `bytes`, CSV written before (a header row kept for reuse, say).
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     public mutating func writeRecord(_ fields: [String?]) {
         for (index, field) in fields.enumerated() { write(field, first: index == 0) }
         endRecord()

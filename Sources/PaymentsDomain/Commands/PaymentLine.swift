@@ -59,6 +59,8 @@ public struct PaymentLineResult: Sendable, Hashable {
     }
 
     public static let header = ["LineId", "PaymentId", "PaymentImportedRef", "OrderId", "OrderRef", "Errors"]
+    /// The header row as CSV, written once: most replies are a row long.
+    private static let headerRecord = CSVWriter(header: header).bytes
 
     public var csvFields: [String?] {
         [lineId, paymentId.map(String.init), importedRef, orderId.map(String.init), orderRef, errors]
@@ -67,7 +69,7 @@ public struct PaymentLineResult: Sendable, Hashable {
     /// The reply CSV of these results, header first: the same bytes as writing `csvFields`
     /// a row, without an array and two number strings a row.
     public static func csv(_ results: [PaymentLineResult]) -> [UInt8] {
-        var writer = CSVWriter(header: header)
+        var writer = CSVWriter(bytes: headerRecord)
         for result in results {
             writer.write(result.lineId, first: true)
             writer.write(result.paymentId)
