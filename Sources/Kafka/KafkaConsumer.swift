@@ -16,6 +16,7 @@ public final class KafkaConsumer: Sendable {
     /// The next offsets `storeOffsets` last recorded, for `lag()`.
     private let storedOffsets = Mutex<[KafkaTopicPartition: Int64]>([:])
     private let pollThread: KafkaPollThread
+    private let coordinator: ConsumerRebalanceCoordinator
 
     /// A member of `configuration.groupID` subscribed to `topics`.
     public convenience init(
@@ -31,6 +32,8 @@ public final class KafkaConsumer: Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: .subscription, responseError: error, context: "subscribing to \(topics)")
         }
+        let strategy = configuration.librdkafkaProperties()["partition.assignment.strategy"] ?? ""
+        coordinator.subscribed(cooperativeSticky: strategy.contains("cooperative-sticky"))
     }
 
     /// Reads every partition of `topics` from its end as the broker reports it now, outside
@@ -97,6 +100,7 @@ public final class KafkaConsumer: Sendable {
         rd_kafka_poll_set_consumer(client.handle)
         self.client = client
         self.buffer = buffer
+        self.coordinator = coordinator
         let control = self.control
         let maxBatchSize = max(1, configuration.maxBatchSize)
         self.pollThread = KafkaPollThread(name: "kafka-consumer-poll") {
@@ -137,6 +141,13 @@ public final class KafkaConsumer: Sendable {
             if !batch.isEmpty, !buffer.pushBlocking(batch, shouldStop: { control.isStopRequested }) {
                 break
             }
+        }
+        // Closing in the middle of the first join would abort the process (see
+        // `isAwaitingFirstAssignment`): the join is let finish, for a bounded time. Messages
+        // polled meanwhile are not handed over and not marked done, so they are delivered again.
+        let joinDeadline = ContinuousClock.now + .seconds(10)
+        while coordinator.isAwaitingFirstAssignment, ContinuousClock.now < joinDeadline {
+            if let polled = rd_kafka_consumer_poll(client.handle, 100) { rd_kafka_message_destroy(polled) }
         }
         // Revokes the assignment (the listener runs, stored offsets are committed) and leaves
         // the group.

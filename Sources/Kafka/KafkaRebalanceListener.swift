@@ -33,6 +33,21 @@ final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
     /// Changes every time partitions are assigned or revoked.
     var generation: UInt64 { assignment.withLock { $0.generation } }
 
+    private let joiningCooperativeSticky = Mutex(false)
+
+    /// The consumer subscribed with the cooperative-sticky assignor; see
+    /// `isAwaitingFirstAssignment`.
+    func subscribed(cooperativeSticky: Bool) {
+        joiningCooperativeSticky.withLock { $0 = cooperativeSticky }
+    }
+
+    /// librdkafka before 2.3 (Debian's is 2.0.2) aborts the whole process when a
+    /// cooperative-sticky member is destroyed after joining its group and before its first
+    /// assignment (librdkafka #4312, an assertion on the assignor's state): true in that window.
+    var isAwaitingFirstAssignment: Bool {
+        joiningCooperativeSticky.withLock { $0 } && generation == 0
+    }
+
     func isAssigned(_ partition: KafkaTopicPartition) -> Bool {
         assignment.withLock { $0.partitions.contains(partition) }
     }

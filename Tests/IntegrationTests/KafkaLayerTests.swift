@@ -7,6 +7,26 @@ import Testing
 /// The Kafka layer against the dev broker, reached over TCP on loopback like any broker.
 @Suite("Kafka layer", .timeLimit(.minutes(3)))
 struct KafkaLayerTests {
+    @Test("a member closed while it is still joining its group neither aborts the process nor hangs")
+    func closeWhileJoining() async throws {
+        let broker = try KafkaDevBroker(brokerCount: 1)
+        try broker.createTopic("joining", partitions: 2, replicationFactor: 1)
+        let common = KafkaConfiguration(bootstrapServers: [broker.bootstrapServers], clientID: "joining")
+        for round in 0..<16 {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(common: common, groupID: "joining-\(round)"), topics: ["joining"],
+                logger: .quiet("test.joining"))
+            // Not a wait for an event: each round closes a little later into the join, so that
+            // some close between joining and the first assignment, where librdkafka 2.0.2
+            // would abort the whole test process.
+            try await Task.sleep(for: .milliseconds(15 * round))
+            let clock = ContinuousClock()
+            let started = clock.now
+            await consumer.close()
+            #expect(clock.now - started < .seconds(12), "round \(round)")
+        }
+    }
+
     @Test("produced messages arrive with keys, values and headers intact, on every partition")
     func produceThenConsume() async throws {
         let broker = try KafkaDevBroker(brokerCount: 3)
