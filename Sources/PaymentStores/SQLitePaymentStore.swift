@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaymentsDomain
 
 /// The embedded store: one SQLite file in WAL mode through GRDB. One writer at a time, so
@@ -321,10 +322,7 @@ public final class SQLitePaymentStore: PaymentStore {
                     """)
                 try SQLitePaymentBinder.query([.text(account)] + chunk.map { .text($0) }, with: select, in: db) { row in
                     let key = SQLitePaymentBinder.text(row, 0) ?? ""
-                    records[BatchSchedule.RecordKey(account: account, key: key)] = (
-                        SQLitePaymentBinder.bytes(row, 1),
-                        StoredReply(status: SQLitePaymentBinder.text(row, 2) ?? "", contentType: SQLitePaymentBinder.text(row, 3) ?? "",
-                                    body: SQLitePaymentBinder.bytes(row, 4)))
+                    records[BatchSchedule.RecordKey(account: account, key: key)] = knownRecord(row, from: 1)
                 }
             }
         }
@@ -342,21 +340,23 @@ public final class SQLitePaymentStore: PaymentStore {
     }
 
     private static func fetchRecord(_ db: Database, account: String, key: String) throws -> IdempotencyRecord? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
-                FROM idempotency_records WHERE account_id = ? AND idempotency_key = ?
-                """),
-            arguments: [account, key]) else { return nil }
-        let known = knownRecord(row, from: 0)
-        return IdempotencyRecord(key: key, fingerprint: known.fingerprint, reply: known.reply, createdAt: row[4])
+        let select = try db.cachedStatement(sql: """
+            SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
+            FROM idempotency_records WHERE account_id = ? AND idempotency_key = ?
+            """)
+        var record: IdempotencyRecord?
+        try SQLitePaymentBinder.query([.text(account), .text(key)], with: select, in: db) { row in
+            let known = knownRecord(row, from: 0)
+            record = IdempotencyRecord(key: key, fingerprint: known.fingerprint, reply: known.reply, createdAt: sqlite3_column_int64(row, 4))
+        }
+        return record
     }
 
     /// Fingerprint, status, content type and body of a record, from `column` on.
-    private static func knownRecord(_ row: Row, from column: Int) -> KnownRecord {
-        let fingerprint: Data = row[column]
-        let body: Data = row[column + 3]
-        return (Array(fingerprint), StoredReply(status: row[column + 1], contentType: row[column + 2], body: Array(body)))
+    private static func knownRecord(_ row: OpaquePointer, from column: Int) -> KnownRecord {
+        (SQLitePaymentBinder.bytes(row, column),
+         StoredReply(status: SQLitePaymentBinder.text(row, column + 1) ?? "", contentType: SQLitePaymentBinder.text(row, column + 2) ?? "",
+                     body: SQLitePaymentBinder.bytes(row, column + 3)))
     }
 
     private static func arguments(_ values: [SQLValue]) -> StatementArguments {
