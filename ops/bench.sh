@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds in release mode and prints the benchmark figures the README quotes: CSV reading
 # (ours against CSV.swift), bulk upsert (SQLite and PostgreSQL stores against a bare GRDB
-# loop) and single-line commands through the SQLite store. Starts a throwaway PostgreSQL server on loopback for the PostgreSQL figure.
+# loop) and single-line commands through the SQLite store. Starts a throwaway PostgreSQL
+# server on loopback for the PostgreSQL figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

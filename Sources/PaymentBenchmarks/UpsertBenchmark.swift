@@ -27,6 +27,10 @@ struct UpsertBenchmark: AsyncParsableCommand {
     @Option(help: "Commands handed to the store at once, as the worker batches a partition's (200 at most); 1 by default.")
     var commandsPerTransaction = 1
 
+    func validate() throws {
+        guard commandsPerTransaction >= 1 else { throw ValidationError("--commands-per-transaction must be at least 1") }
+    }
+
     func run() async throws {
         let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         let folder = base.appendingPathComponent("payment-bench-\(UUID().uuidString)")
@@ -86,8 +90,7 @@ struct UpsertBenchmark: AsyncParsableCommand {
                 return StoredReply(status: "ok", contentType: "text/csv", body: PaymentLineResult.csv(results))
             }
         }
-        let perTransaction = max(commandsPerTransaction, 1)
-        if perTransaction == 1 {
+        if commandsPerTransaction == 1 {
             // Bulk: parsing each batch is part of the figure, as it always was.
             return try await measure(name, units: texts.count * lines, unit: "lines") {
                 for index in texts.indices {
@@ -98,8 +101,8 @@ struct UpsertBenchmark: AsyncParsableCommand {
         // Single-line commands as the worker hands them over, many a transaction: the store alone.
         let commands = try texts.indices.map(command)
         return try await measure(name, units: texts.count * lines, unit: "lines") {
-            for start in stride(from: 0, to: commands.count, by: perTransaction) {
-                let outcomes = try await store.execute(Array(commands[start..<min(start + perTransaction, commands.count)]))
+            for start in stride(from: 0, to: commands.count, by: commandsPerTransaction) {
+                let outcomes = try await store.execute(Array(commands[start..<min(start + commandsPerTransaction, commands.count)]))
                 guard outcomes.allSatisfy({ if case .applied = $0 { true } else { false } }) else {
                     throw ValidationError("a command from \(start) on was not applied")
                 }

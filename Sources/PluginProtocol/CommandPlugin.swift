@@ -89,7 +89,12 @@ extension CommandPlugin {
     public func csvReply(header: [String], rows: [[String?]], anyLineFailed: Bool = false) -> StoredReply {
         var writer = CSVWriter(header: header)
         for row in rows { writer.writeRecord(row) }
-        return StoredReply(status: (anyLineFailed ? ReplyStatus.partial : .ok).rawValue, contentType: "text/csv", body: writer.bytes)
+        return csvReply(body: writer.bytes, anyLineFailed: anyLineFailed)
+    }
+
+    /// A CSV reply written already: `partial` when any line failed.
+    public func csvReply(body: [UInt8], anyLineFailed: Bool = false) -> StoredReply {
+        StoredReply(status: (anyLineFailed ? ReplyStatus.partial : .ok).rawValue, contentType: "text/csv", body: body)
     }
 
     /// The URL-query body of GetPayments and DeletePayments.

@@ -14,9 +14,7 @@ public struct UpdatePaymentsPlugin: CommandPlugin {
     public func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply {
         switch outcome {
         case .payments(let results):
-            let anyLineFailed = results.contains { !$0.errors.isEmpty }
-            return StoredReply(status: (anyLineFailed ? ReplyStatus.partial : .ok).rawValue, contentType: "text/csv",
-                               body: PaymentLineResult.csv(results))
+            return csvReply(body: PaymentLineResult.csv(results), anyLineFailed: results.contains { !$0.errors.isEmpty })
         case .refused(let error):
             return errorReply(error)
         default:
