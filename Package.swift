@@ -90,12 +90,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // One libc tuning call Swift's Glibc module does not reach (malloc arenas).
-        .target(name: "CProcessTuning"),
         .executableTarget(
             name: "PaymentWorker",
             dependencies: [
-                "CProcessTuning",
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",

@@ -56,6 +56,20 @@ rate() { grep -o '= [0-9]* commands/s' "$work/$1.result" | grep -o '[0-9]*'; }
 awk -v single="$(rate single)" -v passthrough="$(rate passthrough)" \
   'BEGIN { printf "single: %.2fx the passthrough run (target 0.9x)\n", single / passthrough }'
 
+# What SQLite alone takes for the rows of both runs on this machine (README, "Ceilings"):
+# single-line needs the passthrough's CPU a command plus at least SQLite's own time, and
+# the one SQLite writer thread cannot go faster than SQLite's time a command either.
+"$bench" sqlite-floor --folder "$work" | tee "$work/floor.result"
+floor() { grep "sqlite-floor $1, $2" "$work/floor.result" | grep -o "[0-9.]* us a $3" | grep -o "^[0-9.]*"; }
+busy=$(grep -o "busy [0-9]*" "$work/passthrough.result" | grep -o "[0-9]*")
+awk -v passthrough="$(rate passthrough)" -v busy="$busy" -v cores="$(nproc)" \
+    -v inserts="$(floor single "inserts only" command)" -v lookups="$(floor single "inserts and" command)" \
+    -v bulk="$(floor bulk "inserts only" line)" '
+  function ceiling(store) { cpu = 1 / (busy / 100 + passthrough * store / 1e6 / cores); one = 1e6 / store / passthrough; return cpu < one ? cpu : one }
+  BEGIN {
+    printf "ceiling: passthrough used %.1f us of CPU a command (%d%% of %d cores); with SQLite alone taking %.1f us (inserts only) to %.1f us (with the lookups) more, single-line reaches at most %.2fx to %.2fx of it (target 0.9x)\n", 1e6 * cores * busy / 100 / passthrough, busy, cores, inserts, lookups, ceiling(inserts), ceiling(lookups)
+    printf "ceiling: SQLite alone writes the bulk run rows at %.0f lines/s on its one writer (target 200000)\n", 1e6 / bulk }'
+
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench-pg.XXXXXX")
 pg_url=$(ops/postgres.sh start "$pg_dir" | tail -n 1)
 measure pg-bulk 200 1000

@@ -7,7 +7,7 @@ struct PaymentBenchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-bench",
         abstract: "Throughput benchmarks for the payments domain and stores.",
-        subcommands: [CSVBenchmark.self, UpsertBenchmark.self, WorkerBenchmark.self]
+        subcommands: [CSVBenchmark.self, UpsertBenchmark.self, SQLiteFloorBenchmark.self, WorkerBenchmark.self]
     )
 }
 
@@ -58,4 +58,27 @@ func peakMemoryMiB() -> Double? {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
     return kib / 1024
+}
+
+/// The whole machine's CPU time so far, busy and in all, in clock ticks (Linux `/proc/stat`;
+/// nil elsewhere): what the worker, the broker and this program used between two readings.
+struct MachineCPU {
+    let busy: Double
+    let total: Double
+
+    static func now() -> MachineCPU? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        // user nice system idle iowait irq softirq steal: idle and iowait are the idle part.
+        let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
+        guard ticks.count == 8 else { return nil }
+        let total = ticks.reduce(0, +)
+        return MachineCPU(busy: total - ticks[3] - ticks[4], total: total)
+    }
+
+    /// The busy share of the time from `earlier` to `self`, 0 to 1.
+    func busyShare(since earlier: MachineCPU) -> Double {
+        let total = self.total - earlier.total
+        return total > 0 ? (busy - earlier.busy) / total : 0
+    }
 }

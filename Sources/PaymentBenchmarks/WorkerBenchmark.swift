@@ -42,6 +42,7 @@ struct WorkerBenchmark: AsyncParsableCommand {
                           KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "\(run)-\(index)")])
         }
         let clock = ContinuousClock()
+        let cpuAtStart = MachineCPU.now()
         let start = clock.now
         let sending = Task { try await producer.sendAll(messages) }
         var seen = Set<String>()
@@ -56,6 +57,7 @@ struct WorkerBenchmark: AsyncParsableCommand {
             if seen.count == commands { break }
         }
         let elapsed = clock.now - start
+        let cpuAtEnd = MachineCPU.now()
         _ = try await sending.value
         let sent = clock.now - start
         let seconds = Self.seconds(elapsed)
@@ -63,6 +65,10 @@ struct WorkerBenchmark: AsyncParsableCommand {
                      label, commands, lines, seconds, Double(commands) / seconds, Double(commands * lines) / seconds, failed))
         print(String(format: "%@: first reply after %.2f s; all commands acknowledged by the broker after %.2f s",
                      label, Self.seconds((firstReply ?? start) - start), Self.seconds(sent)))
+        if let cpuAtStart, let cpuAtEnd {
+            print(String(format: "%@: machine CPU busy %.0f%% of %d cores while measured (worker, broker and this benchmark)",
+                         label, 100 * cpuAtEnd.busyShare(since: cpuAtStart), ProcessInfo.processInfo.activeProcessorCount))
+        }
         await producer.close()
         await replies.close()
     }

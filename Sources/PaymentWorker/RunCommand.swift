@@ -1,7 +1,6 @@
 import ArgumentParser
 import CancelPaymentPlugin
 import DeletePaymentsPlugin
-import CProcessTuning
 import Foundation
 import GetPaymentsPlugin
 import Kafka
@@ -25,7 +24,6 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: WorkerOptions
 
     func run() async throws {
-        Self.limitMallocArenas()
         let settings: WorkerSettings
         do {
             settings = try await options.settings(environment: ProcessInfo.processInfo.environment)
@@ -93,15 +91,5 @@ struct RunCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
-    }
-}
-
-extension RunCommand {
-    /// glibc gives every thread that allocates its own arena, up to 8 per core, and keeps
-    /// what each frees: with librdkafka's, GRDB's and the task pool's threads that was a fifth
-    /// of the worker's peak memory (README, "Figures"). Two arenas cost no measurable speed.
-    /// `MALLOC_ARENA_MAX` in the environment still wins.
-    static func limitMallocArenas() {
-        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = process_tuning_limit_malloc_arenas(2) }
     }
 }
