@@ -46,10 +46,19 @@ struct Measurement {
 func measure(_ name: String, units: Int, unit: String, _ body: () async throws -> Void) async rethrows -> Measurement {
     let clock = ContinuousClock()
     let elapsed = try await clock.measure { try await body() }
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let measurement = Measurement(name: name, seconds: seconds, units: units, unit: unit)
+    let measurement = Measurement(name: name, seconds: elapsed.seconds, units: units, unit: unit)
     measurement.report()
     return measurement
+}
+
+/// The middle value (the upper one of an even count); 0 for none.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Peak resident memory of this process, from /proc (Linux).

@@ -61,11 +61,6 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
         }
     }
 
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
     /// Seconds to write `shape` into a fresh store file.
     static func write(_ shape: Shape, lookups: Bool, path: String) async throws -> Double {
         let store = try SQLitePaymentStore(path: path)
@@ -86,7 +81,7 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
         guard written == shape.totalLines else {
             throw ValidationError("\(shape.name): \(written) payments written, \(shape.totalLines) expected")
         }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.seconds
     }
 
     /// One transaction's SQL: payment x of the workload is line x % lines of command x / lines.

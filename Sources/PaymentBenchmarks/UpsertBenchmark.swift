@@ -70,11 +70,6 @@ struct UpsertBenchmark: AsyncParsableCommand {
         if let peak = peakMemoryMiB() { print(String(format: "peak memory: %.0f MiB", peak)) }
     }
 
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
     private func throughStore(_ store: any PaymentStore, name: String, texts: [[UInt8]]) async throws -> Measurement {
         try await store.provision(order: Order(id: 12345, ref: "Ref123"), account: "123")
         let now = try UTCDateTime(parsing: "2026-11-22 10:00:00")

@@ -60,20 +60,16 @@ struct WorkerBenchmark: AsyncParsableCommand {
         let cpuAtEnd = MachineCPU.now()
         _ = try await sending.value
         let sent = clock.now - start
-        let seconds = Self.seconds(elapsed)
+        let seconds = elapsed.seconds
         print(String(format: "%@: %d commands of %d lines in %.2f s = %.0f commands/s, %.0f lines/s (%d not ok)",
                      label, commands, lines, seconds, Double(commands) / seconds, Double(commands * lines) / seconds, failed))
         print(String(format: "%@: first reply after %.2f s; all commands acknowledged by the broker after %.2f s",
-                     label, Self.seconds((firstReply ?? start) - start), Self.seconds(sent)))
+                     label, ((firstReply ?? start) - start).seconds, sent.seconds))
         if let cpuAtStart, let cpuAtEnd {
             print(String(format: "%@: machine CPU busy %.0f%% of %d cores while measured (worker, broker and this benchmark)",
                          label, 100 * cpuAtEnd.busyShare(since: cpuAtStart), ProcessInfo.processInfo.activeProcessorCount))
         }
         await producer.close()
         await replies.close()
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
