@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ops/setup.sh
-swift build -c release --product payment-worker
+# Set-up and build talk on standard error, so the worker's address stays the first line
+# on standard output.
+ops/setup.sh >&2
+swift build -c release --product payment-worker >&2
 exec .build/release/payment-worker run "$@"
