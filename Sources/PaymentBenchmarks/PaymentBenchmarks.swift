@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 
 /// `payment-bench`: the figures in the README. Build in release mode (`ops/bench.sh`).
 @main
@@ -59,6 +60,14 @@ func median(_ values: [Double]) -> Double {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A GRDB pool on `path` with the SQLite store's durability setting, so that a benchmark's
+/// own writes pay for commits what the store's do.
+func poolWithStoreDurability(path: String) throws -> DatabasePool {
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+    return try DatabasePool(path: path, configuration: configuration)
 }
 
 /// Peak resident memory of this process, from /proc (Linux).

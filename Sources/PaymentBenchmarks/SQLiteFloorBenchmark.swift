@@ -66,9 +66,7 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
         let store = try SQLitePaymentStore(path: path)
         try await store.provision(order: Order(id: 12345, ref: "Ref123"), account: "123")
         try await store.close()
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try poolWithStoreDurability(path: path)
         defer { try? pool.close() }
         let clock = ContinuousClock()
         let elapsed = try await clock.measure {
@@ -86,11 +84,13 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
 
     /// One transaction's SQL: payment x of the workload is line x % lines of command x / lines.
     static func statements(_ shape: Shape, transaction: Int, lookups: Bool) -> String {
-        let first = transaction * shape.commands * shape.lines
-        let last = first + shape.commands * shape.lines - 1
-        let lines = "WITH RECURSIVE c(x) AS (SELECT \(first) UNION ALL SELECT x + 1 FROM c WHERE x < \(last))"
-        let firstCommand = transaction * shape.commands
-        let commands = "WITH RECURSIVE c(x) AS (SELECT \(firstCommand) UNION ALL SELECT x + 1 FROM c WHERE x < \(firstCommand + shape.commands - 1))"
+        // c(x): `count` numbers from `first`, the rows of one statement.
+        func series(from first: Int, count: Int) -> String {
+            "WITH RECURSIVE c(x) AS (SELECT \(first) UNION ALL SELECT x + 1 FROM c WHERE x < \(first + count - 1))"
+        }
+        let perTransaction = shape.commands * shape.lines
+        let lines = series(from: transaction * perTransaction, count: perTransaction)
+        let commands = series(from: transaction * shape.commands, count: shape.commands)
         let ref = "'floor-\(shape.name)-C' || (x / \(shape.lines)) || '-L' || (x % \(shape.lines))"
         let key = "'payments.commands/' || (x % 4) || '/' || (x / 4)"
         var sql = ""
@@ -109,7 +109,7 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
             \(commands) INSERT INTO idempotency_records (account_id, idempotency_key, fingerprint, reply_status,
                 reply_content_type, reply_body, created_at)
             SELECT '123', \(key), randomblob(32), 'ok', 'text/csv', zeroblob(\(shape.replyBytes)), 1796000000 FROM c;
-            UPDATE account_counters SET next_payment_number = next_payment_number + \(shape.commands * shape.lines)
+            UPDATE account_counters SET next_payment_number = next_payment_number + \(perTransaction)
                 WHERE account_id = '123';
             """
         return sql

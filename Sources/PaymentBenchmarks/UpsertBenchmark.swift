@@ -108,10 +108,7 @@ struct UpsertBenchmark: AsyncParsableCommand {
     /// The floor: values already parsed, one prepared upsert a row, one transaction a batch.
     private func bareGRDB(texts: [[UInt8]], path: String) async throws -> Measurement {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // The store's own durability setting, so both sides pay the same for commits.
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try poolWithStoreDurability(path: path)
         try await pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE payments (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, number INTEGER NOT NULL,

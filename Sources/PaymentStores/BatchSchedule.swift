@@ -95,8 +95,12 @@ struct BatchSchedule {
         first.account == next.account && first.epochSeconds == next.epochSeconds
     }
 
-    /// Splits the line results of a run into each command's share, in order.
-    static func split<Result>(_ results: [Result], among run: [(command: StoreCommand, lines: [PaymentLine])]) -> [[Result]] {
+    /// Splits the line results of a run into each command's share, in order; throws unless
+    /// there is exactly one a line.
+    static func split<Result>(_ results: [Result], among run: [(command: StoreCommand, lines: [PaymentLine])]) throws -> [[Result]] {
+        guard results.count == run.reduce(0, { $0 + $1.lines.count }) else {
+            throw StoreError("a result a line was expected", isTransient: false)
+        }
         var start = 0
         return run.map { member in
             defer { start += member.lines.count }

@@ -193,16 +193,14 @@ public final class PostgresPaymentStore: PaymentStore {
         guard let first = run.first?.command, run.count > 1 else { return try await executeEach(run, on: connection) }
         let counters = try await lockAccount(first.account, on: connection)
         let lines = run.map(\.lines)
-        let lineCount = lines.reduce(0) { $0 + $1.count }
         let results: [PaymentLineResult]
         do {
-            results = try await updatePayments(lines, account: first.account, now: first.now, nextNumber: counters.payment, on: connection)
+            results = try await updatePayments(run.map(\.lines), account: first.account, now: first.now, nextNumber: counters.payment, on: connection)
         } catch is DomainError {
             // Thrown while planning, before any write: each command then gets its own answer.
             return try await executeEach(run, on: connection)
         }
-        guard results.count == lineCount else { throw StoreError("a result a line was expected", isTransient: false) }
-        let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
+        let replies = zip(run, try BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
         try await record(replies, of: run.map(\.command), on: connection)
         return replies
     }

@@ -105,17 +105,14 @@ public final class SQLitePaymentStore: PaymentStore {
         _ run: [(command: StoreCommand, lines: [PaymentLine])], in db: Database
     ) throws -> [StoredReply] {
         guard let first = run.first?.command, run.count > 1 else { return try run.map { try execute($0.command, in: db) } }
-        let lines = run.map(\.lines)
-        let lineCount = lines.reduce(0) { $0 + $1.count }
         let results: [PaymentLineResult]
         do {
-            results = try updatePayments(lines, account: first.account, now: first.now, in: db)
+            results = try updatePayments(run.map(\.lines), account: first.account, now: first.now, in: db)
         } catch is DomainError {
             // Thrown while planning, before any write: each command then gets its own answer.
             return try run.map { try execute($0.command, in: db) }
         }
-        guard results.count == lineCount else { throw StoreError("a result a line was expected", isTransient: false) }
-        let replies = zip(run, BatchSchedule.split(results, among: run)).map { member, own in
+        let replies = zip(run, try BatchSchedule.split(results, among: run)).map { member, own in
             member.command.reply(.payments(own))
         }
         try record(replies, of: run.map(\.command), in: db)

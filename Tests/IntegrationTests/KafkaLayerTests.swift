@@ -12,7 +12,7 @@ struct KafkaLayerTests {
         let broker = try KafkaDevBroker(brokerCount: 1)
         try broker.createTopic("joining", partitions: 2, replicationFactor: 1)
         let common = KafkaConfiguration(bootstrapServers: [broker.bootstrapServers], clientID: "joining")
-        // Not waits for an event: each member, in a group of its own, is closed at another
+        // These sleeps wait for no event: each member, in a group of its own, is closed at another
         // moment of its first join (the dev broker holds a new group's first join for about
         // 3 s), so that some close between joining and the first assignment, where librdkafka
         // 2.0.2 would abort the whole test process.

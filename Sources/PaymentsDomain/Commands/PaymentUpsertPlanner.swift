@@ -74,12 +74,12 @@ public enum PaymentUpsertPlanner {
         var keys = PaymentLookupKeys()
         for lines in runs {
             for line in lines where line.error == nil {
-            let changes = line.changes
-            if let id = changes.paymentId { keys.paymentIds.insert(id) }
-            if let ref = changes.importedRef { keys.importedRefs.insert(ref) }
-            if let id = changes.orderId { keys.orderIds.insert(id) }
-            if let ref = changes.orderRef { keys.orderRefs.insert(ref) }
-            if let code = changes.backOfficeCode { keys.backOfficeCodes.insert(code) }
+                let changes = line.changes
+                if let id = changes.paymentId { keys.paymentIds.insert(id) }
+                if let ref = changes.importedRef { keys.importedRefs.insert(ref) }
+                if let id = changes.orderId { keys.orderIds.insert(id) }
+                if let ref = changes.orderRef { keys.orderRefs.insert(ref) }
+                if let code = changes.backOfficeCode { keys.backOfficeCodes.insert(code) }
             }
         }
         return keys
