@@ -90,12 +90,18 @@ final class ConsumerMessageBuffer: Sendable {
         for _ in 0..<max(capacity, 1) { slots.signal() }
     }
 
-    /// Poll thread: blocks until there is room, checking `shouldStop` while it waits.
-    /// Returns false (and drops the batch, uncommitted) when told to stop.
-    func pushBlocking(_ batch: Batch, shouldStop: () -> Bool) -> Bool {
-        while slots.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-            if shouldStop() { return false }
-        }
+    enum PushResult: Equatable {
+        case accepted
+        /// No room within the wait: the poll thread keeps the batch and polls on.
+        case full
+        /// The buffer is finished: the batch is dropped, uncommitted.
+        case finished
+    }
+
+    /// Poll thread: hands the batch over if there is room within `timeout`. Never blocks
+    /// longer, so that the consumer keeps being polled while its owner is behind.
+    func push(_ batch: Batch, waitingAtMost timeout: Duration) -> PushResult {
+        guard slots.wait(timeout: .now() + .milliseconds(Int(timeout.milliseconds))) == .success else { return .full }
         switch state.withLock({ $0.push(batch) }) {
         case .resume(let waiter, let batch):
             slots.signal()
@@ -104,9 +110,9 @@ final class ConsumerMessageBuffer: Sendable {
             break
         case .dropped:
             slots.signal()
-            return false
+            return .finished
         }
-        return true
+        return .accepted
     }
 
     /// Owner: the next batch, or nil once the consumer is closed (or the task cancelled).

@@ -17,6 +17,7 @@ public final class KafkaConsumer: Sendable {
     private let storedOffsets = Mutex<[KafkaTopicPartition: Int64]>([:])
     private let pollThread: KafkaPollThread
     private let coordinator: ConsumerRebalanceCoordinator
+    private let pauses: FetchPauses
 
     /// A member of `configuration.groupID` subscribed to `topics`.
     public convenience init(
@@ -90,7 +91,8 @@ public final class KafkaConsumer: Sendable {
     ) throws {
         let batchCapacity = max(1, configuration.maxBufferedMessages / max(1, configuration.maxBatchSize))
         let buffer = ConsumerMessageBuffer(capacity: batchCapacity)
-        let coordinator = ConsumerRebalanceCoordinator(buffer: buffer, listener: rebalanceListener, logger: logger)
+        let pauses = FetchPauses()
+        let coordinator = ConsumerRebalanceCoordinator(buffer: buffer, pauses: pauses, listener: rebalanceListener, logger: logger)
         let client = try RDKafkaClient(
             type: RD_KAFKA_CONSUMER,
             properties: configuration.librdkafkaProperties(),
@@ -101,10 +103,11 @@ public final class KafkaConsumer: Sendable {
         self.client = client
         self.buffer = buffer
         self.coordinator = coordinator
+        self.pauses = pauses
         let control = self.control
         let maxBatchSize = max(1, configuration.maxBatchSize)
         self.pollThread = KafkaPollThread(name: "kafka-consumer-poll") {
-            Self.pollLoop(client: client, buffer: buffer, coordinator: coordinator, control: control,
+            Self.pollLoop(client: client, buffer: buffer, coordinator: coordinator, pauses: pauses, control: control,
                           maxBatchSize: maxBatchSize, errorHandler: errorHandler)
         }
     }
@@ -113,20 +116,29 @@ public final class KafkaConsumer: Sendable {
         client: RDKafkaClient,
         buffer: ConsumerMessageBuffer,
         coordinator: ConsumerRebalanceCoordinator,
+        pauses: FetchPauses,
         control: PollLoopControl,
         maxBatchSize: Int,
         errorHandler: (@Sendable (KafkaError) -> Void)?
     ) {
+        let clock = ContinuousClock()
+        /// Polled, not yet taken by the owner.
+        var held: [KafkaConsumerMessage] = []
+        var fullSince: ContinuousClock.Instant?
         while !control.isStopRequested {
             let generation = coordinator.generation
-            var batch: [KafkaConsumerMessage] = []
-            var timeout: Int32 = 100
-            while batch.count < maxBatchSize, let polled = rd_kafka_consumer_poll(client.handle, timeout) {
+            // While a batch waits for room, the consumer is still polled (so it stays in its
+            // group and serves rebalances), but takes nothing new unless fetching is paused.
+            let polling = held.isEmpty || pauses.isHoldingAll
+            var timeout: Int32 = held.isEmpty ? 100 : 0
+            var taken = 0
+            while polling, taken < maxBatchSize, let polled = rd_kafka_consumer_poll(client.handle, timeout) {
                 timeout = 0
+                taken += 1
                 defer { rd_kafka_message_destroy(polled) }
                 let status = polled.pointee.err
                 if status == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    batch.append(KafkaConsumerMessage(UnsafePointer(polled)))
+                    held.append(KafkaConsumerMessage(UnsafePointer(polled)))
                 } else if status != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                     let error = KafkaError(code: .consume, responseError: status)
                     client.logger.warning("consume error", metadata: ["error": "\(error)"])
@@ -136,10 +148,23 @@ public final class KafkaConsumer: Sendable {
             // A rebalance served inside these polls may have revoked partitions of messages
             // already polled: those are not ours to hand over any more.
             if coordinator.generation != generation {
-                batch.removeAll { !coordinator.isAssigned($0.topicPartition) }
+                held.removeAll { !coordinator.isAssigned($0.topicPartition) }
             }
-            if !batch.isEmpty, !buffer.pushBlocking(batch, shouldStop: { control.isStopRequested }) {
-                break
+            guard !held.isEmpty else { continue }
+            switch buffer.push(held, waitingAtMost: .milliseconds(100)) {
+            case .accepted:
+                held = []
+                fullSince = nil
+                setBacklog(false, pauses: pauses, client: client)
+            case .full:
+                // Full for a moment is normal flow; full for longer means the owner is held
+                // up, so fetching stops (and the poll above goes on, taking only stragglers).
+                let since = fullSince ?? clock.now
+                fullSince = since
+                if clock.now - since >= backlogPause { setBacklog(true, pauses: pauses, client: client) }
+            case .finished:
+                held = []
+                control.requestStop(drainTimeout: .zero)
             }
         }
         // Closing in the middle of the first join would abort the process (see
@@ -149,6 +174,15 @@ public final class KafkaConsumer: Sendable {
         while coordinator.isAwaitingFirstAssignment, ContinuousClock.now < joinDeadline {
             if let polled = rd_kafka_consumer_poll(client.handle, 100) { rd_kafka_message_destroy(polled) }
         }
+        if coordinator.isAwaitingFirstAssignment {
+            // Still joining (the group may be waiting out a dead member's session): closing
+            // or destroying now would abort, so the handle is left to the process's exit.
+            // The broker drops this member when its session times out.
+            client.logger.warning("left the group unclosed: the first join did not finish in time")
+            client.abandon()
+            buffer.finish()
+            return
+        }
         // Revokes the assignment (the listener runs, stored offsets are committed) and leaves
         // the group.
         let error = rd_kafka_consumer_close(client.handle)
@@ -156,6 +190,17 @@ public final class KafkaConsumer: Sendable {
             client.logger.warning("consumer close", metadata: ["error": "\(KafkaError(code: .client, responseError: error))"])
         }
         buffer.finish()
+    }
+
+    /// How long the hand-off may stay full before fetching is paused.
+    static let backlogPause: Duration = .seconds(1)
+
+    private static func setBacklog(_ backlog: Bool, pauses: FetchPauses, client: RDKafkaClient) {
+        do {
+            try pauses.setBacklog(backlog, client: client.handle)
+        } catch {
+            client.logger.warning("could not \(backlog ? "pause" : "resume") fetching", metadata: ["error": "\(error)"])
+        }
     }
 
     deinit {
@@ -271,25 +316,21 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Stops fetching these partitions until `resume`; what was already handed over stays.
+    /// A partition not assigned now is paused when it is.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
-        let list = NativePartitionList(partitions)
-        try checkPartitionControl(rd_kafka_pause_partitions(client.handle, list.pointer), list, "pausing")
+        try pauses.pause(partitions, client: client.handle)
     }
 
+    /// Fetches these partitions again from the message after the last one handed over.
     public func resume(_ partitions: [KafkaTopicPartition]) throws {
-        let list = NativePartitionList(partitions)
-        try checkPartitionControl(rd_kafka_resume_partitions(client.handle, list.pointer), list, "resuming")
+        try pauses.resume(partitions, client: client.handle)
     }
 
-    private func checkPartitionControl(
-        _ error: rd_kafka_resp_err_t, _ list: borrowing NativePartitionList, _ step: String
-    ) throws {
-        if let (partition, partitionError) = list.firstError() {
-            throw KafkaError(code: .partitionControl, responseError: partitionError, context: "\(step) \(partition)")
-        }
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .partitionControl, responseError: error, context: step)
-        }
+    /// Stops (or restarts) fetching every partition, those assigned later included, while the
+    /// consumer goes on being polled: for an owner that must hold all work back for a while
+    /// (its store is away) without leaving the group.
+    public func holdFetching(_ hold: Bool) throws {
+        try pauses.setOwnerHold(hold, client: client.handle)
     }
 
     /// Stops polling, revokes the assignment through the listener, commits what was marked

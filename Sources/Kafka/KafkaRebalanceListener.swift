@@ -20,12 +20,14 @@ public protocol KafkaRebalanceListener: Sendable {
 /// every message handled once: tell the owner, commit, and only then let the partitions go.
 final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
     private let buffer: ConsumerMessageBuffer
+    private let pauses: FetchPauses
     private let listener: (any KafkaRebalanceListener)?
     private let logger: Logger
     private let assignment = Mutex<(generation: UInt64, partitions: Set<KafkaTopicPartition>)>((0, []))
 
-    init(buffer: ConsumerMessageBuffer, listener: (any KafkaRebalanceListener)?, logger: Logger) {
+    init(buffer: ConsumerMessageBuffer, pauses: FetchPauses, listener: (any KafkaRebalanceListener)?, logger: Logger) {
         self.buffer = buffer
+        self.pauses = pauses
         self.listener = listener
         self.logger = logger
     }
@@ -62,24 +64,27 @@ final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.sorted())"])
-            assignment.withLock { state in
+            let assigned = assignment.withLock { state in
                 state.generation &+= 1
                 state.partitions.formUnion(changed)
+                return state.partitions
             }
             if cooperative {
                 reportFailure(rd_kafka_incremental_assign(client, partitions), "incremental assign")
             } else {
                 reportFailure(rd_kafka_assign(client, partitions), "assign")
             }
+            updatePauses(assigned, client: client)
             // No message is handed over until this callback returns.
             if let listener { runToCompletion { await listener.partitionsAssigned(changed) } }
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(client) != 0
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.sorted())", "lost": "\(lost)"])
-            assignment.withLock { state in
+            let remaining = assignment.withLock { state in
                 state.generation &+= 1
                 state.partitions.subtract(changed)
+                return state.partitions
             }
             buffer.discard(Set(changed))
             if let listener { runToCompletion { await listener.partitionsRevoked(changed, lost: lost) } }
@@ -97,10 +102,20 @@ final class ConsumerRebalanceCoordinator: RebalanceCallbackHandler {
             } else {
                 reportFailure(rd_kafka_assign(client, nil), "unassign")
             }
+            updatePauses(remaining, client: client)
 
         default:
             logger.error("rebalance failed", metadata: ["error": "\(KafkaError(code: .rebalance, responseError: event))"])
             reportFailure(rd_kafka_assign(client, nil), "unassign")
+        }
+    }
+
+    /// Partitions just assigned get the pauses in force before any of their messages is polled.
+    private func updatePauses(_ assignment: Set<KafkaTopicPartition>, client: OpaquePointer) {
+        do {
+            try pauses.assignmentChanged(to: assignment, client: client)
+        } catch {
+            logger.warning("could not pause the partitions assigned", metadata: ["error": "\(error)"])
         }
     }
 

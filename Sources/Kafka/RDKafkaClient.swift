@@ -1,6 +1,7 @@
 import CRDKafka
 import Dispatch
 import Logging
+import Synchronization
 
 /// What librdkafka's C callbacks reach through the client's opaque pointer.
 final class KafkaClientContext: Sendable {
@@ -48,6 +49,7 @@ final class RDKafkaClient: @unchecked Sendable {
     let logger: Logger
     private let context: Unmanaged<KafkaClientContext>
     private let blockingQueue: DispatchQueue
+    private let isAbandoned = Mutex(false)
 
     init(type: rd_kafka_type_t, properties: [String: String], context: KafkaClientContext) throws {
         let conf = try Self.makeConf(properties)
@@ -153,11 +155,20 @@ final class RDKafkaClient: @unchecked Sendable {
     /// can ever reach a destroyed handle. Destroying joins librdkafka's threads, so it runs on
     /// a dispatch queue, not on whichever thread dropped the last reference.
     deinit {
+        // See `abandon()`.
+        guard !isAbandoned.withLock({ $0 }) else { return }
         let remains = DestroyedClient(handle: handle, context: context)
         Self.destroyQueue.async {
             rd_kafka_destroy(remains.handle)
             remains.context.release()
         }
+    }
+
+    /// Leaves the handle undestroyed: for a handle librdkafka would abort the process on
+    /// destroying (see `ConsumerRebalanceCoordinator.isAwaitingFirstAssignment`). Its threads
+    /// and memory stay until the process ends, which is what a worker shutting down does next.
+    func abandon() {
+        isAbandoned.withLock { $0 = true }
     }
 
     private static let destroyQueue = DispatchQueue(label: "kafka.destroy")

@@ -99,7 +99,7 @@ struct BatchSchedule {
     /// there is exactly one a line.
     static func split<Result>(_ results: [Result], among run: [(command: StoreCommand, lines: [PaymentLine])]) throws -> [[Result]] {
         guard results.count == run.reduce(0, { $0 + $1.lines.count }) else {
-            throw StoreError("a result a line was expected", isTransient: false)
+            throw StoreError("a result a line was expected", kind: .permanent)
         }
         var start = 0
         return run.map { member in

@@ -54,12 +54,12 @@ enum PaymentSQL {
     static func payment(integer: (Int) throws -> Int64, text: (Int) throws -> String?) throws -> Payment {
         func date(_ column: Int) throws -> UTCDateTime? {
             guard let value = try text(column) else { return nil }
-            do { return try UTCDateTime(parsing: value) } catch { throw StoreError("stored date '\(value)' is corrupt", isTransient: false) }
+            do { return try UTCDateTime(parsing: value) } catch { throw StoreError("stored date '\(value)' is corrupt", kind: .permanent) }
         }
         let id = try integer(0)
         guard let orderRef = try text(4), let created = try date(5), let direction = Direction(rawValue: Int(try integer(8))),
               let state = try text(15).flatMap(LifeCycleState.init(rawValue:)) else {
-            throw StoreError("stored payment \(id) is corrupt", isTransient: false)
+            throw StoreError("stored payment \(id) is corrupt", kind: .permanent)
         }
         return Payment(
             id: id, number: try integer(1), importedRef: try text(2), orderId: try integer(3), orderRef: orderRef,

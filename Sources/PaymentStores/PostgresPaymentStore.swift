@@ -138,6 +138,14 @@ public final class PostgresPaymentStore: PaymentStore {
         }
     }
 
+    public func ping() async throws {
+        do {
+            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
     public func close() async throws {
         await statistics.withLock { $0.analyzing }?.value
         runner.cancel()
@@ -296,7 +304,7 @@ public final class PostgresPaymentStore: PaymentStore {
             "SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = \(account) FOR UPDATE",
             logger: logger)
         for try await (payment, cancellation) in rows.decode((Int64, Int64).self) { return (payment, cancellation) }
-        throw StoreError("the counters of an account could not be read", isTransient: true)
+        throw StoreError("the counters of an account could not be read", kind: .conflict)
     }
 
     private func updatePayments(
@@ -481,15 +489,22 @@ public final class PostgresPaymentStore: PaymentStore {
 
     static func storeError(_ error: any Error) -> any Error {
         if error is StoreError || error is DomainError { return error }
-        guard let postgres = error as? PSQLError else { return StoreError("PostgreSQL: \(error)", isTransient: false) }
+        // The pool's own error type lives in postgres-nio's underscored module, so it is told
+        // by name: the pool could not open a connection for a while (its circuit breaker).
+        if error is CancellationError || "\(type(of: error))" == "ConnectionPoolError" {
+            return StoreError("PostgreSQL connection pool: \(error)", kind: .unavailable)
+        }
+        guard let postgres = error as? PSQLError else { return StoreError("PostgreSQL: \(error)", kind: .permanent) }
         if postgres.code == .server {
             let state = postgres.serverInfo?[.sqlState] ?? ""
-            // Class 08 (connection), 53 (resources), 57 (operator intervention): the server
-            // will be back. The message names the fault; details, which quote values, are left out.
-            let transient = isConflict(error) || ["08", "53", "57"].contains(String(state.prefix(2)))
-            return StoreError("PostgreSQL \(state): \(postgres.serverInfo?[.message] ?? "")", isTransient: transient)
+            // Class 08 (connection), 53 (resources), 57 (operator intervention: admin
+            // shutdown, cannot connect now) and 58 (system I/O): the server will be back.
+            // The message names the fault; details, which quote values, are left out.
+            let kind: StoreError.Kind = isConflict(error) ? .conflict
+                : ["08", "53", "57", "58"].contains(String(state.prefix(2))) ? .unavailable : .permanent
+            return StoreError("PostgreSQL \(state): \(postgres.serverInfo?[.message] ?? "")", kind: kind)
         }
         // Connection-level faults: refused, closed, timed out.
-        return StoreError("PostgreSQL connection: \(postgres.code)", isTransient: true)
+        return StoreError("PostgreSQL connection: \(postgres.code)", kind: .unavailable)
     }
 }

@@ -20,11 +20,11 @@ struct PostgresURL {
     init(_ url: String) throws {
         // The URL may hold a password: errors never repeat it.
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
-            throw StoreError("the store URL is not a postgres:// URL", isTransient: false)
+            throw StoreError("the store URL is not a postgres:// URL", kind: .permanent)
         }
         let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
         guard let sslMode = SSLMode(rawValue: mode) else {
-            throw StoreError("sslmode '\(mode)' is not disable, prefer or require", isTransient: false)
+            throw StoreError("sslmode '\(mode)' is not disable, prefer or require", kind: .permanent)
         }
         let database = String(components.path.drop { $0 == "/" })
         host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"

@@ -132,7 +132,7 @@ struct SQLitePaymentBinder {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
             }
-            guard let base = buffer.baseAddress else { throw StoreError("no parameter buffer", isTransient: false) }
+            guard let base = buffer.baseAddress else { throw StoreError("no parameter buffer", kind: .permanent) }
             for (offset, parameter) in parameters.enumerated() {
                 let index = Int32(offset + 1)
                 let code = switch parameter {

@@ -78,6 +78,19 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
+    /// A real write (the header's user version, set to itself), so that a full disk or a
+    /// read-only file fails it as it fails the commands.
+    public func ping() async throws {
+        do {
+            try await pool.write { db in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                try db.execute(sql: "PRAGMA user_version = \(version)")
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
     public func close() async throws {
         try pool.close()
     }
@@ -386,11 +399,16 @@ public final class SQLitePaymentStore: PaymentStore {
     static func storeError(_ error: any Error) -> any Error {
         if error is StoreError || error is DomainError { return error }
         if let database = error as? DatabaseError {
-            let transient: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN]
+            // Locked past the busy timeout, I/O faults, a full disk, a read-only or missing
+            // file: the file is away, not the command wrong.
+            let unavailable: [ResultCode] = [
+                .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY,
+                .SQLITE_NOLFS, .SQLITE_PERM,
+            ]
             // The message names the fault, never the values bound to the statement.
             return StoreError("SQLite: \(database.resultCode): \(database.message ?? "")",
-                              isTransient: transient.contains(database.resultCode.primaryResultCode))
+                              kind: unavailable.contains(database.resultCode.primaryResultCode) ? .unavailable : .permanent)
         }
-        return StoreError("SQLite: \(error)", isTransient: false)
+        return StoreError("SQLite: \(error)", kind: .permanent)
     }
 }

@@ -14,6 +14,8 @@ struct CommandHandler: Sendable {
     let configuration: WorkerConfiguration
     let metrics: WorkerMetrics
     let logger: Logger
+    /// Where a call that finds the store away waits until it answers again.
+    let outage: StoreOutage
 
     private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics) }
 
@@ -30,61 +32,67 @@ struct CommandHandler: Sendable {
         case read(PaymentQuery, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
     }
 
-    /// What the handler calls around waiting out a transient failure: the worker stops
-    /// fetching the partition meanwhile (DESIGN.md §5), so no backlog piles up behind it.
-    struct RetryWindow: Sendable {
-        var opened: @Sendable () -> Void = {}
-        var closed: @Sendable () -> Void = {}
-    }
-
-    /// Everything to publish for `messages`, in order, gathered in one array.
-    func handle(_ messages: [KafkaConsumerMessage], retryWindow: RetryWindow = RetryWindow()) async -> [KafkaProducerMessage] {
+    /// Everything to publish for `messages`, in order, gathered in one array; nil when the
+    /// worker stopped waiting for the store before all were answered.
+    func handle(_ messages: [KafkaConsumerMessage]) async -> [KafkaProducerMessage]? {
         var all: [KafkaProducerMessage] = []
-        await handle(messages, retryWindow: retryWindow) { all += $0 }
-        return all
+        let complete = await handle(messages) { all += $0 }
+        return complete ? all : nil
     }
 
     /// Hands what to publish to `publish`, in order, after each store transaction and at the
     /// end: the replies of a large batch's first transaction need not wait for its last.
+    /// Returns false when the worker gave up waiting out a store outage (shutting down): the
+    /// commands not answered then stay uncommitted, and are delivered again.
     func handle(
-        _ messages: [KafkaConsumerMessage], retryWindow: RetryWindow = RetryWindow(),
+        _ messages: [KafkaConsumerMessage],
         publish emit: ([KafkaProducerMessage]) async -> Void
-    ) async {
+    ) async -> Bool {
         if configuration.passthrough {
             let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
             await emit(messages.map { message in
                 let envelope = CommandEnvelope(message)
                 return events.reply(to: envelope, command: envelope.command ?? "", reply: empty, replayed: false)
             })
-            return
+            return true
         }
         var outgoing: [KafkaProducerMessage] = []
         var writes = PendingWrites()
         for message in messages {
             switch prepare(CommandEnvelope(message)) {
             case .publish(let messages):
-                await apply(&writes, into: &outgoing, retryWindow)
+                guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                 outgoing += messages
             case .write(let write):
                 writes.append(write)
                 if writes.commands.count >= configuration.maxCommandsPerTransaction || writes.lineCount >= configuration.maxLinesPerTransaction {
-                    await apply(&writes, into: &outgoing, retryWindow)
+                    guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                     await emit(outgoing)
                     outgoing = []
                 }
             case .read(let query, let account, let envelope, let name, let plugin):
                 // A read sees every write before it in the partition.
-                await apply(&writes, into: &outgoing, retryWindow)
-                switch await withRetries(retryWindow, { try await store.payments(account: account, matching: query) }) {
+                guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
+                switch await withRetries({ try await store.payments(account: account, matching: query) }) {
                 case .success(let payments):
                     outgoing += publish(plugin.reply(to: payments, query: query), for: envelope, name: name, replayed: false)
+                case .failure(let failure) where failure.kind == .unavailable:
+                    return await interrupted(outgoing, emit)
                 case .failure(let failure):
                     outgoing += giveUp(envelope, name: name, plugin: plugin, failure)
                 }
             }
         }
-        await apply(&writes, into: &outgoing, retryWindow)
+        guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
         if !outgoing.isEmpty { await emit(outgoing) }
+        return true
+    }
+
+    /// What was answered before the worker gave up on the store is still published (it is
+    /// stored); the rest is not, and stays uncommitted.
+    private func interrupted(_ outgoing: [KafkaProducerMessage], _ emit: ([KafkaProducerMessage]) async -> Void) async -> Bool {
+        if !outgoing.isEmpty { await emit(outgoing) }
+        return false
     }
 
     private func prepare(_ envelope: CommandEnvelope) -> Step {
@@ -152,14 +160,15 @@ struct CommandHandler: Sendable {
         }
     }
 
-    /// Applies the pending writes in one transaction and appends their replies.
-    private func apply(_ pending: inout PendingWrites, into outgoing: inout [KafkaProducerMessage], _ retryWindow: RetryWindow) async {
+    /// Applies the pending writes in one transaction and appends their replies; false when
+    /// the worker gave up waiting for the store (nothing of them is answered then).
+    private func apply(_ pending: inout PendingWrites, into outgoing: inout [KafkaProducerMessage]) async -> Bool {
         let writes = pending.take()
-        guard !writes.isEmpty else { return }
+        guard !writes.isEmpty else { return true }
         let commands = writes.map(\.command)
         let clock = ContinuousClock()
         let started = clock.now
-        let result = await withRetries(retryWindow, { try await store.execute(commands) })
+        let result = await withRetries({ try await store.execute(commands) })
         metrics.storeTransaction(took: clock.now - started)
         switch result {
         case .success(let outcomes):
@@ -177,15 +186,18 @@ struct CommandHandler: Sendable {
                         "idempotency key '\(write.envelope.idempotencyKey)' was used for another command; nothing was done"))
                 }
             }
-        case .failure(let failure) where !failure.isTransient && writes.count > 1:
+        case .failure(let failure) where failure.kind == .unavailable:
+            return false
+        case .failure(let failure) where failure.kind == .permanent && writes.count > 1:
             // One bad command must not take its neighbours to the DLQ: each on its own.
             for write in writes {
                 var single = PendingWrites([write])
-                await apply(&single, into: &outgoing, retryWindow)
+                guard await apply(&single, into: &outgoing) else { return false }
             }
         case .failure(let failure):
             for write in writes { outgoing += giveUp(write.envelope, name: write.name, plugin: write.plugin, failure) }
         }
+        return true
     }
 
     /// The reply, and an error event when its status is `error`.
@@ -231,27 +243,29 @@ struct CommandHandler: Sendable {
                 events.dlqCopy(of: envelope)]
     }
 
-    private func withRetries<Result: Sendable>(
-        _ window: RetryWindow, _ body: () async throws -> Result
-    ) async -> Swift.Result<Result, StoreError> {
+    /// Runs `body` until it succeeds. The store being away is waited out however long it
+    /// lasts and costs no attempt; a clash with a concurrent writer is tried again within the
+    /// retry budget. Fails with the permanent error, the last conflict past the budget, or
+    /// (kind `unavailable`) when the worker stopped waiting for the store.
+    private func withRetries<Result: Sendable>(_ body: () async throws -> Result) async -> Swift.Result<Result, StoreError> {
         var attempt = 1
-        defer { if attempt > 1 { window.closed() } }
         while true {
             do {
                 return .success(try await body())
-            } catch let error as StoreError where error.isTransient && attempt < configuration.retry.attempts {
+            } catch let error as StoreError where error.kind == .unavailable {
+                guard await outage.waitOut(error) else { return .failure(error) }
+            } catch let error as StoreError where error.kind == .conflict && attempt < configuration.retry.attempts {
                 let backoff = configuration.retry.backoff(afterAttempt: attempt)
-                logger.warning("store busy or down, retrying", metadata: [
+                logger.warning("store transaction clashed with another writer, retrying", metadata: [
                     "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
                 ])
                 metrics.retried("store")
-                if attempt == 1 { window.opened() }
                 try? await Task.sleep(for: backoff)
                 attempt += 1
             } catch let error as StoreError {
                 return .failure(error)
             } catch {
-                return .failure(StoreError("\(error)", isTransient: false))
+                return .failure(StoreError("\(error)", kind: .permanent))
             }
         }
     }

@@ -11,7 +11,8 @@ import ServiceLifecycle
 public struct Worker: Service {
     let configuration: WorkerConfiguration
     let store: any PaymentStore
-    let handler: CommandHandler
+    let accounts: AccountDirectory
+    let registry: PluginRegistry
     let metrics: WorkerMetrics
     let health: WorkerHealth
     let logger: Logger
@@ -20,12 +21,12 @@ public struct Worker: Service {
                 registry: PluginRegistry, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(),
                 logger: Logger = Logger(label: "payment-worker")) {
         self.configuration = configuration
-        self.store = store
+        self.store = StoreWithDeadline(store: store, timeout: configuration.storeCallTimeout)
+        self.accounts = accounts
+        self.registry = registry
         self.metrics = metrics
         self.health = health
         self.logger = logger
-        handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
-                                 metrics: metrics, logger: logger)
     }
 
     public func run() async throws {
@@ -47,16 +48,21 @@ public struct Worker: Service {
             "group": "\(configuration.groupID)", "commands": "\(configuration.topics.commands)",
         ])
         health.set(.consumer, passing: true)
+        metrics.storeAvailable(true)
+        let outage = storeOutage(holding: consumer)
+        let handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
+                                     metrics: metrics, logger: logger, outage: outage)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
-                group.addTask { await watch(consumer: consumer, producer: producer) }
+                group.addTask { await watch(consumer: consumer, producer: producer, outage: outage) }
+                group.addTask { await outage.run() }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
                     var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
                     for message in batch { partitions[message.topicPartition, default: []].append(message) }
                     for (partition, messages) in partitions {
-                        lanes[partition] = submit(messages, of: partition, after: lanes[partition],
+                        lanes[partition] = submit(messages, of: partition, after: lanes[partition], handler: handler,
                                                   consumer: consumer, producer: producer, inFlight: inFlight)
                     }
                     await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
@@ -72,6 +78,7 @@ public struct Worker: Service {
             // shutdown timeout, what is left is given up uncommitted.
             Task {
                 try? await Task.sleep(for: configuration.shutdownTimeout)
+                outage.giveUp()
                 let abandoned = inFlight.abandon()
                 if abandoned > 0 {
                     logger.error("shutdown timeout: abandoning batches in flight uncommitted", metadata: ["batches": "\(abandoned)"])
@@ -108,7 +115,7 @@ public struct Worker: Service {
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
     private func submit(
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
+        handler: CommandHandler, consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
     ) -> PartitionLane {
         inFlight.begin()
         let arrived = ContinuousClock.now
@@ -116,11 +123,11 @@ public struct Worker: Service {
             _ = await previous?.handled.value
             var published: [Published] = []
             var producerClosed = false
-            await handler.handle(messages, retryWindow: pausing(partition, of: consumer)) { outgoing in
+            let complete = await handler.handle(messages) { outgoing in
                 guard !producerClosed else { return }
                 if let part = await enqueue(outgoing, producer: producer, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
             }
-            return producerClosed ? nil : published
+            return producerClosed || !complete ? nil : published
         }
         let done = Task {
             defer { inFlight.end() }
@@ -142,27 +149,25 @@ public struct Worker: Service {
         return PartitionLane(handled: handled, done: done)
     }
 
-    /// Stops fetching a partition while its commands wait out a transient failure; what was
-    /// fetched already waits in its lane, and fetching resumes from there.
-    private func pausing(_ partition: KafkaTopicPartition, of consumer: KafkaConsumer) -> CommandHandler.RetryWindow {
-        CommandHandler.RetryWindow(
-            opened: {
-                do {
-                    try consumer.pause([partition])
-                    logger.warning("partition paused until the store answers", metadata: ["partition": "\(partition)"])
-                } catch {
-                    logger.info("could not pause", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                }
-            },
-            closed: {
-                do {
-                    try consumer.resume([partition])
-                    logger.notice("partition resumed", metadata: ["partition": "\(partition)"])
-                } catch {
-                    // Revoked meanwhile: its next owner fetches it.
-                    logger.info("could not resume", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                }
-            })
+    /// While the store is away every partition's fetching is held (the consumer is still
+    /// polled, so the worker stays in its group), readiness fails with the reason, and the
+    /// outage is logged and counted once when it opens and once when it closes.
+    private func storeOutage(holding consumer: KafkaConsumer) -> StoreOutage {
+        StoreOutage(backoff: configuration.storeProbe, probe: { [store] in try await store.ping() }) { [health, metrics, logger] reason in
+            do {
+                try consumer.holdFetching(reason != nil)
+            } catch {
+                logger.warning("could not \(reason != nil ? "hold" : "release") fetching", metadata: ["error": "\(error)"])
+            }
+            metrics.storeAvailable(reason == nil)
+            if let reason {
+                health.set(.store, passing: false, reason: reason)
+                logger.error("store unavailable: all partitions paused until it answers", metadata: ["reason": "\(reason)"])
+            } else {
+                health.set(.store, passing: true)
+                logger.notice("store available again: partitions resumed")
+            }
+        }
     }
 
     /// Enqueues until librdkafka takes the messages; nil if the producer closed first.
@@ -209,12 +214,21 @@ public struct Worker: Service {
 
     /// Every few seconds: is the store answering, is a broker answering, how far behind is
     /// each partition. Readiness and the lag gauges come from here.
-    private func watch(consumer: KafkaConsumer, producer: KafkaProducer) async {
+    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, outage: StoreOutage) async {
         var reported: Set<KafkaTopicPartition> = []
         while !Task.isCancelled {
             let interval = configuration.healthCheckInterval
-            let storeAnswers = await Self.answers(within: interval) { _ = try await store.idempotencyRecord(account: "", key: "") }
-            health.set(.store, passing: storeAnswers)
+            // An idle worker learns of an outage here; a busy one from its own calls.
+            if outage.reason == nil {
+                do {
+                    try await store.ping()
+                    if outage.reason == nil { health.set(.store, passing: true) }
+                } catch let error as StoreError where error.kind == .unavailable {
+                    outage.report(error)
+                } catch {
+                    health.set(.store, passing: false, reason: "\(error)")
+                }
+            }
             let brokerAnswers = await Self.answers(within: interval) {
                 try await producer.prepare(topics: [configuration.topics.results], timeout: interval)
             }
@@ -231,16 +245,7 @@ public struct Worker: Service {
 
     /// Whether `probe` succeeds before the deadline.
     private static func answers(within deadline: Duration, _ probe: @escaping @Sendable () async throws -> Void) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await probe()) != nil }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        (try? await withDeadline(deadline, onTimeout: { CancellationError() }, probe)) != nil
     }
 
     private func purgeIdempotencyRecords() async {

@@ -12,7 +12,8 @@ public struct WorkerConfiguration: Sendable {
         public init() {}
     }
 
-    /// Exponential backoff for transient failures; past `attempts`, the DLQ.
+    /// Backoff for a command that clashed with a concurrent writer; past `attempts`, the DLQ.
+    /// (The store being away is waited out without counting: see `StoreOutage`.)
     public struct RetryPolicy: Sendable {
         public var attempts = 5
         public var initialBackoff: Duration = .milliseconds(100)
@@ -21,8 +22,7 @@ public struct WorkerConfiguration: Sendable {
         public init() {}
 
         func backoff(afterAttempt attempt: Int) -> Duration {
-            let factor = 1 << min(attempt - 1, 20)
-            return min(initialBackoff * factor, maxBackoff)
+            Backoff(initial: initialBackoff, maximum: maxBackoff).delay(afterAttempt: attempt)
         }
     }
 
@@ -45,6 +45,10 @@ public struct WorkerConfiguration: Sendable {
     /// touching the store. Consuming, publishing and committing are as usual.
     public var passthrough = false
     public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
+    /// Every store call answers within this, or counts as the store being unavailable.
+    public var storeCallTimeout: Duration = .seconds(20)
+    /// How often the store is probed while it is away: capped, jittered backoff.
+    public var storeProbe = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
     /// How often readiness (store, broker) and the lag gauges are refreshed.
     public var healthCheckInterval: Duration = .seconds(2)
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).

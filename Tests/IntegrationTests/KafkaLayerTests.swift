@@ -226,6 +226,78 @@ struct KafkaLayerTests {
         await broker.stop()
     }
 
+    @Test("an owner that stops taking batches for longer than max.poll.interval.ms stays in the group and misses nothing")
+    func slowOwnerStaysInGroup() async throws {
+        let broker = try KafkaDevBroker()
+        try broker.createTopic("backlog", partitions: 2)
+        let producer = try makeProducer(broker)
+        _ = try await sendAll(producer, (0..<3_000).map {
+            KafkaProducerMessage(topic: "backlog", partition: Int32($0 % 2), value: Array("m-\($0)".utf8))
+        })
+        var configuration = KafkaConsumerConfiguration(
+            common: KafkaConfiguration(bootstrapServers: [broker.bootstrapServers], clientID: "slow",
+                                       properties: ["max.poll.interval.ms": "6000"]),
+            groupID: "slow-owner")
+        configuration.heartbeatInterval = .milliseconds(100)
+        configuration.sessionTimeout = .seconds(6)
+        configuration.maxBatchSize = 50
+        configuration.maxBufferedMessages = 100
+        let rebalances = Recorder<RebalanceEvent>()
+        let consumer = try KafkaConsumer(configuration: configuration, topics: ["backlog"], logger: .quiet("test.slow"),
+                                         rebalanceListener: RecordingListener(events: rebalances))
+        _ = try await rebalances.wait(for: "the assignment", timeout: .seconds(30)) { $0.currentAssignment.count == 2 }
+        var batches = consumer.batches.makeAsyncIterator()
+        var received: [KafkaConsumerMessage] = []
+        if let first = await batches.next() { received += first }
+        // The stall itself is what is tested: longer than max.poll.interval.ms, during which
+        // the hand-off is full and the consumer must go on being polled.
+        try await Task.sleep(for: .seconds(9))
+        while received.count < 3_000, let batch = await batches.next() { received += batch }
+        for partition in Int32(0)...1 {
+            #expect(received.filter { $0.partition == partition }.map(\.offset) == Array(0..<1_500), "partition \(partition): each message once, in order")
+        }
+        #expect(!rebalances.items.contains { if case .revoked = $0 { true } else { false } }, "never left the group")
+        await consumer.close()
+        await producer.close()
+        await broker.stop()
+    }
+
+    @Test("holding and releasing fetching many times, with messages queued, neither skips nor repeats one")
+    func holdAndRelease() async throws {
+        let broker = try KafkaDevBroker()
+        try broker.createTopic("held", partitions: 2)
+        let producer = try makeProducer(broker)
+        let consumer = try TestConsumer(bootstrapServers: broker.bootstrapServers, group: "holders", topics: ["held"])
+        _ = try await consumer.waitForAssignment(count: 2)
+        let sending = Task {
+            for round in 0..<10 {
+                _ = try await sendAll(producer, (0..<200).map {
+                    KafkaProducerMessage(topic: "held", partition: Int32($0 % 2), value: Array("r\(round)-\($0)".utf8))
+                })
+            }
+        }
+        // Hold and release while messages are fetched and queued, until all have arrived.
+        let holding = Task {
+            var hold = true
+            while consumer.received.items.count < 2_000, !Task.isCancelled {
+                try consumer.consumer.holdFetching(hold)
+                hold.toggle()
+                try? await Task.sleep(for: .milliseconds(hold ? 30 : 60))
+            }
+            try consumer.consumer.holdFetching(false)
+        }
+        try await sending.value
+        let all = try await consumer.received.wait(forCount: 2_000, "every message", timeout: .seconds(60))
+        holding.cancel()
+        try await holding.value
+        for partition in Int32(0)...1 {
+            #expect(all.filter { $0.partition == partition }.map(\.offset) == Array(0..<1_000), "partition \(partition)")
+        }
+        await consumer.close()
+        await producer.close()
+        await broker.stop()
+    }
+
     @Test("outside any group: fromStart reads what each partition holds and says its offsets; fromEnd only what comes after")
     func assignedReaders() async throws {
         let broker = try KafkaDevBroker()

@@ -18,6 +18,9 @@ public protocol PaymentStore: Sendable {
     /// Creates an order with a given id if the account has no order of that ref (dev fixture).
     func provision(order: Order, account: String) async throws
 
+    /// Answers when the store can take writes again: the outage probe, and readiness.
+    func ping() async throws
+
     func close() async throws
 }
 
@@ -103,16 +106,30 @@ public struct IdempotencyRecord: Sendable, Hashable {
     }
 }
 
-/// A store that could not do its work. Transient faults (busy, unreachable, a conflict with
-/// a concurrent writer) are worth retrying; the message never holds credentials.
+/// A store that could not do its work; the message never holds credentials or bound values.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var isTransient: Bool
-
-    public init(_ message: String, isTransient: Bool) {
-        self.message = message
-        self.isTransient = isTransient
+    /// What the failure says about the store, which decides what the worker does next.
+    public enum Kind: String, Sendable {
+        /// The store is away (unreachable, restarting, no answer in time, disk full, read-only
+        /// file): not the command's fault; the worker holds all work back until it answers.
+        case unavailable
+        /// This command clashed with a concurrent writer (serialization failure, deadlock):
+        /// running it again resolves it, within the retry budget.
+        case conflict
+        /// Trying again cannot help.
+        case permanent
     }
 
-    public var description: String { "StoreError(\(isTransient ? "transient" : "permanent")): \(message)" }
+    public var message: String
+    public var kind: Kind
+
+    public init(_ message: String, kind: Kind) {
+        self.message = message
+        self.kind = kind
+    }
+
+    /// Worth trying again: the store may answer, or the clash may not recur.
+    public var isTransient: Bool { kind != .permanent }
+
+    public var description: String { "StoreError(\(kind)): \(message)" }
 }

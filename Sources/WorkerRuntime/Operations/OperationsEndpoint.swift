@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PluginProtocol
 import Prometheus
 import ServiceLifecycle
 
@@ -36,7 +37,10 @@ public struct OperationsEndpoint: Service {
             let checks = health.checks
             let ready = checks.allSatisfy(\.passing)
             let fields = checks.map { #""\#($0.check.rawValue)":"\#($0.passing ? "ok" : "failing")""# }.joined(separator: ",")
-            return Self.json(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(fields)}}"#)
+            let reasons = checks.filter { !$0.passing && !$0.reason.isEmpty }
+                .map { "\(JSONText.string($0.check.rawValue)):\(JSONText.string($0.reason))" }.joined(separator: ",")
+            return Self.json(ready ? .ok : .serviceUnavailable,
+                             #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(fields)},"reasons":{\#(reasons)}}"#)
         }
         let logger = self.logger
         let application = Application(

@@ -8,17 +8,18 @@ public final class WorkerHealth: Sendable {
         case consumer, store, broker
     }
 
-    private let passing = Mutex<Set<Check>>([])
+    /// Each failing check, with why when it is known.
+    private let failing = Mutex<[Check: String]>(Dictionary(uniqueKeysWithValues: Check.allCases.map { ($0, "") }))
 
     public init() {}
 
-    func set(_ check: Check, passing isPassing: Bool) {
-        passing.withLock { if isPassing { $0.insert(check) } else { $0.remove(check) } }
+    func set(_ check: Check, passing isPassing: Bool, reason: String = "") {
+        failing.withLock { if isPassing { $0[check] = nil } else { $0[check] = reason } }
     }
 
-    /// Each check and whether it passes; ready when all do.
-    public var checks: [(check: Check, passing: Bool)] {
-        let passing = passing.withLock { $0 }
-        return Check.allCases.map { ($0, passing.contains($0)) }
+    /// Each check, whether it passes and why not; ready when all do.
+    public var checks: [(check: Check, passing: Bool, reason: String)] {
+        let failing = failing.withLock { $0 }
+        return Check.allCases.map { ($0, failing[$0] == nil, failing[$0] ?? "") }
     }
 }

@@ -23,6 +23,7 @@ public final class WorkerMetrics: Sendable {
     private let gauges = Mutex<[Key: Gauge]>([:])
     private let storeTransaction = Metrics.Timer(label: "payment_worker_store_transaction_seconds")
     private let handling = Metrics.Timer(label: "payment_worker_handling_seconds")
+    private let storeAvailability = Gauge(label: "payment_worker_store_available")
 
     public init() {}
 
@@ -48,6 +49,11 @@ public final class WorkerMetrics: Sendable {
     /// A message copied to the DLQ: `poison` or `retries_exhausted`.
     func sentToDLQ(reason: String) {
         counter("payment_worker_dlq_messages_total", ("reason", reason)).increment()
+    }
+
+    /// 1 while the store answers, 0 during an outage.
+    func storeAvailable(_ available: Bool) {
+        storeAvailability.record(available ? 1 : 0)
     }
 
     func storeTransaction(took duration: Duration) {

@@ -10,44 +10,41 @@ struct ConsumerMessageBufferTests {
     @Test("batches wait in order until the owner asks, then the owner waits for the next")
     func ordering() async {
         let buffer = ConsumerMessageBuffer(capacity: 4)
-        #expect(buffer.pushBlocking([message(0, 0)], shouldStop: { false }))
-        #expect(buffer.pushBlocking([message(0, 1), message(0, 2)], shouldStop: { false }))
+        #expect(buffer.push([message(0, 0)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 1), message(0, 2)], waitingAtMost: .zero) == .accepted)
         #expect(await buffer.next()?.map(\.offset) == [0])
         #expect(await buffer.next()?.map(\.offset) == [1, 2])
 
         async let waiting = buffer.next()
         // The owner is suspended now or soon; either way the push reaches it.
-        #expect(buffer.pushBlocking([message(1, 7)], shouldStop: { false }))
+        #expect(buffer.push([message(1, 7)], waitingAtMost: .zero) == .accepted)
         #expect(await waiting?.map(\.offset) == [7])
     }
 
-    @Test("a full buffer holds the poll thread back until told to stop, and drops that batch")
-    func backpressure() {
+    @Test("a full buffer turns a batch away after the wait, and takes it once the owner catches up")
+    func backpressure() async {
         let buffer = ConsumerMessageBuffer(capacity: 1)
-        #expect(buffer.pushBlocking([message(0, 0)], shouldStop: { false }))
-        var checks = 0
-        let accepted = buffer.pushBlocking([message(0, 1)], shouldStop: {
-            checks += 1
-            return checks >= 2
-        })
-        #expect(!accepted)
-        #expect(checks == 2)
+        #expect(buffer.push([message(0, 0)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 1)], waitingAtMost: .milliseconds(20)) == .full)
+        #expect(await buffer.next()?.map(\.offset) == [0])
+        #expect(buffer.push([message(0, 1)], waitingAtMost: .zero) == .accepted)
+        #expect(await buffer.next()?.map(\.offset) == [1])
     }
 
     @Test("revoked partitions' buffered messages are dropped, the others kept in order")
     func discardRevoked() async {
         let buffer = ConsumerMessageBuffer(capacity: 3)
-        #expect(buffer.pushBlocking([message(0, 0), message(1, 0)], shouldStop: { false }))
-        #expect(buffer.pushBlocking([message(1, 1)], shouldStop: { false }))
-        #expect(buffer.pushBlocking([message(0, 1)], shouldStop: { false }))
+        #expect(buffer.push([message(0, 0), message(1, 0)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(1, 1)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 1)], waitingAtMost: .zero) == .accepted)
         buffer.discard([KafkaTopicPartition(topic: "t", partition: 1)])
         #expect(await buffer.next()?.map(\.topicPartition.description) == ["t/0"])
         #expect(await buffer.next()?.map(\.offset) == [1])
         // The wholly discarded batch gave its place back: two more fit without blocking.
-        #expect(buffer.pushBlocking([message(0, 2)], shouldStop: { false }))
-        #expect(buffer.pushBlocking([message(0, 3)], shouldStop: { false }))
-        #expect(buffer.pushBlocking([message(0, 4)], shouldStop: { false }))
-        #expect(!buffer.pushBlocking([message(0, 5)], shouldStop: { true }))
+        #expect(buffer.push([message(0, 2)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 3)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 4)], waitingAtMost: .zero) == .accepted)
+        #expect(buffer.push([message(0, 5)], waitingAtMost: .zero) == .full)
     }
 
     @Test("after finish the owner gets nil and pushes are dropped")
@@ -56,7 +53,7 @@ struct ConsumerMessageBufferTests {
         async let waiting = buffer.next()
         buffer.finish()
         #expect(await waiting == nil)
-        #expect(!buffer.pushBlocking([message(0, 0)], shouldStop: { false }))
+        #expect(buffer.push([message(0, 0)], waitingAtMost: .zero) == .finished)
         #expect(await buffer.next() == nil)
     }
 

@@ -1,0 +1,112 @@
+import PaymentsDomain
+import Synchronization
+
+/// The store being away is not a command's fault (DESIGN.md §5). The first failure that says
+/// so opens an outage: every caller waits, `changed` tells the worker (which stops fetching,
+/// reports not ready, logs and counts once), and `run` probes the store with capped, jittered
+/// backoff for as long as it takes. The first probe that passes closes the outage: `changed`
+/// again, and every waiter tries its work again, in its partition's order.
+final class StoreOutage: Sendable {
+    private struct State {
+        var reason: String?
+        var waiters: [CheckedContinuation<Bool, Never>] = []
+        var givenUp = false
+    }
+
+    private let state = Mutex(State())
+    private let opened: AsyncStream<Void>
+    private let openedContinuation: AsyncStream<Void>.Continuation
+    private let probe: @Sendable () async throws -> Void
+    private let backoff: Backoff
+    /// Called with the reason when an outage opens, and with nil when it closes.
+    private let changed: @Sendable (_ reason: String?) -> Void
+
+    init(backoff: Backoff, probe: @escaping @Sendable () async throws -> Void, changed: @escaping @Sendable (String?) -> Void) {
+        (opened, openedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.backoff = backoff
+        self.probe = probe
+        self.changed = changed
+    }
+
+    /// Why the store is away, while it is.
+    var reason: String? { state.withLock { $0.reason } }
+
+    /// Opens an outage for `error` unless one is open, without waiting (a readiness check).
+    func report(_ error: StoreError) {
+        guard state.withLock({ state in
+            guard state.reason == nil, !state.givenUp else { return false }
+            state.reason = error.message
+            return true
+        }) else { return }
+        changed(error.message)
+        openedContinuation.yield()
+    }
+
+    /// Opens an outage for `error` unless one is open, and returns once the store answers
+    /// again (true), or when the worker stops waiting for it (false: shutting down).
+    func waitOut(_ error: StoreError) async -> Bool {
+        report(error)
+        return await withCheckedContinuation { continuation in
+            let answer = state.withLock { state -> Bool? in
+                if state.givenUp { return false }
+                // Closed meanwhile: try again at once.
+                if state.reason == nil { return true }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+
+    /// Probes while an outage is open; runs until cancelled.
+    func run() async {
+        for await _ in opened {
+            var attempt = 1
+            while !Task.isCancelled {
+                try? await Task.sleep(for: backoff.jittered(afterAttempt: attempt))
+                if (try? await probe()) != nil { break }
+                attempt += 1
+            }
+            guard !Task.isCancelled else { return }
+            let waiters = state.withLock { state in
+                state.reason = nil
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            changed(nil)
+            for waiter in waiters { waiter.resume(returning: true) }
+        }
+    }
+
+    /// Shutdown: nobody waits any more, now or later; their work stays uncommitted.
+    func giveUp() {
+        let waiters = state.withLock { state in
+            state.givenUp = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        openedContinuation.finish()
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+}
+
+/// Exponential backoff from `initial`, capped at `maximum`.
+public struct Backoff: Sendable {
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        min(initial * (1 << min(max(attempt - 1, 0), 20)), maximum)
+    }
+
+    /// Somewhere in the upper half of `delay`: callers that failed together spread out.
+    func jittered(afterAttempt attempt: Int) -> Duration {
+        let full = delay(afterAttempt: attempt)
+        return full / 2 + full / 2 * Double.random(in: 0...1)
+    }
+}
