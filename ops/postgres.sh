@@ -3,6 +3,8 @@
 # prints its URL on the last line. `ops/postgres.sh stop DIR` stops one.
 #   ops/postgres.sh start [DIR]   # DIR defaults to a new folder under ${TMPDIR:-/tmp}
 #   ops/postgres.sh stop DIR
+#   ops/postgres.sh down DIR      # stops the server and keeps its data (a fault test's outage)
+#   ops/postgres.sh up DIR        # starts it again on the same port
 # PG_EXTRA_OPTIONS adds server options, say "-c log_min_duration_statement=3" to find slow
 # statements in DIR/server.log.
 set -euo pipefail
@@ -25,10 +27,20 @@ case "${1:-start}" in
     # The first free port from 54320 on.
     port=54320
     while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${PG_EXTRA_OPTIONS:-}" start >/dev/null \
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${PG_EXTRA_OPTIONS:-}"
+    echo "$options" >"$dir/options"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+    ;;
+  down)
+    dir=${2:?usage: postgres.sh down DIR}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  up)
+    dir=${2:?usage: postgres.sh up DIR}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" start >/dev/null \
+      || { cat "$dir/server.log" >&2; exit 1; }
     ;;
   stop)
     dir=${2:?usage: postgres.sh stop DIR}
@@ -36,7 +48,7 @@ case "${1:-start}" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: ops/postgres.sh start [DIR] | stop DIR" >&2
+    echo "usage: ops/postgres.sh start [DIR] | stop DIR | down DIR | up DIR" >&2
     exit 2
     ;;
 esac

@@ -479,7 +479,14 @@ public final class PostgresPaymentStore: PaymentStore {
     // MARK: - Errors
 
     private static func sqlState(_ error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
+        (underlying(error) as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// `withTransaction` wraps what failed in a `PostgresTransactionError`: the fault is the
+    /// one inside (read as a permanent failure, a server shutdown sent commands to the DLQ).
+    private static func underlying(_ error: any Error) -> any Error {
+        guard let transaction = error as? PostgresTransactionError else { return error }
+        return transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? transaction.rollbackError ?? error
     }
 
     /// A clash with a concurrent writer: running the transaction again resolves it.
@@ -488,6 +495,7 @@ public final class PostgresPaymentStore: PaymentStore {
     }
 
     static func storeError(_ error: any Error) -> any Error {
+        let error = underlying(error)
         if error is StoreError || error is DomainError { return error }
         // The pool's own error type lives in postgres-nio's underscored module, so it is told
         // by name: the pool could not open a connection for a while (its circuit breaker).

@@ -69,6 +69,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "How long SIGTERM waits for in-flight work (PAYMENT_WORKER_SHUTDOWN_TIMEOUT_SECONDS, default 30).")
     var shutdownTimeoutSeconds: Int?
 
+    @Option(help: "Every store call's deadline; past it the store counts as unavailable (PAYMENT_WORKER_STORE_TIMEOUT_SECONDS, default 20).")
+    var storeTimeoutSeconds: Int?
+
     /// The flags given, as the top layer of the settings.
     var flagValues: [String: ConfigValue] {
         var values: [String: ConfigValue] = [:]
@@ -100,6 +103,7 @@ struct WorkerOptions: ParsableArguments {
         set("idempotency_retention_seconds", idempotencyRetentionSeconds)
         set("max_batches_in_flight", maxBatchesInFlight)
         set("shutdown_timeout_seconds", shutdownTimeoutSeconds)
+        set("store_timeout_seconds", storeTimeoutSeconds)
         return values
     }
 

@@ -102,5 +102,6 @@ extension WorkerSettings {
         idempotencyRetentionSeconds = try int("idempotency_retention_seconds", atLeast: 60) ?? idempotencyRetentionSeconds
         maxBatchesInFlight = try int("max_batches_in_flight", atLeast: 1) ?? maxBatchesInFlight
         shutdownTimeoutSeconds = try int("shutdown_timeout_seconds", atLeast: 1) ?? shutdownTimeoutSeconds
+        storeTimeoutSeconds = try int("store_timeout_seconds", atLeast: 1) ?? storeTimeoutSeconds
     }
 }

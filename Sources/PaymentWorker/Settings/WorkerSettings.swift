@@ -30,6 +30,7 @@ struct WorkerSettings: Sendable {
     var idempotencyRetentionSeconds = Int(runtime.idempotencyRetention.components.seconds)
     var maxBatchesInFlight = runtime.maxBatchesInFlight
     var shutdownTimeoutSeconds = Int(runtime.shutdownTimeout.components.seconds)
+    var storeTimeoutSeconds = Int(runtime.storeCallTimeout.components.seconds)
 
     enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -41,7 +42,7 @@ struct WorkerSettings: Sendable {
         "bootstrap_servers", "group_id", "store", "dev", "accounts_file", "commands_topic", "results_topic", "errors_topic",
         "dlq_topic", "kafka_properties", "retry_attempts", "max_message_bytes", "max_lines", "disabled_commands",
         "passthrough", "log_level", "log_format", "http_host", "http_port", "idempotency_retention_seconds",
-        "max_batches_in_flight", "shutdown_timeout_seconds",
+        "max_batches_in_flight", "shutdown_timeout_seconds", "store_timeout_seconds",
     ]
 
     /// What cannot be checked while reading: the store's form, the commands named, and every
@@ -70,6 +71,7 @@ struct WorkerSettings: Sendable {
         configuration.idempotencyRetention = .seconds(idempotencyRetentionSeconds)
         configuration.maxBatchesInFlight = maxBatchesInFlight
         configuration.shutdownTimeout = .seconds(shutdownTimeoutSeconds)
+        configuration.storeCallTimeout = .seconds(storeTimeoutSeconds)
         return configuration
     }
 
@@ -87,7 +89,7 @@ struct WorkerSettings: Sendable {
             "disabled_commands": disabledCommands, "passthrough": passthrough, "log_level": logLevel.rawValue,
             "log_format": logFormat.rawValue, "http_host": httpHost, "http_port": httpPort,
             "idempotency_retention_seconds": idempotencyRetentionSeconds, "max_batches_in_flight": maxBatchesInFlight,
-            "shutdown_timeout_seconds": shutdownTimeoutSeconds,
+            "shutdown_timeout_seconds": shutdownTimeoutSeconds, "store_timeout_seconds": storeTimeoutSeconds,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)

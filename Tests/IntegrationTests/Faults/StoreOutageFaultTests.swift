@@ -1,0 +1,116 @@
+import Foundation
+import Kafka
+import Testing
+
+/// The store taken away mid-stream and given back (DESIGN.md §5): each case counts the
+/// commands lost, applied twice, sent to the DLQ and left unanswered, which must all be 0.
+@Suite("Faults: store outages", .serialized, .timeLimit(.minutes(6)))
+struct StoreOutageFaultTests {
+    @Test("PostgreSQL stopped 20 s mid-stream, then started: not ready meanwhile, then every command answered once, none in the DLQ")
+    func postgresRestart() async throws {
+        let server = try await OwnPostgres.start()
+        let harness = try await WorkerHarness.start(store: server.url, extraArguments: ["--store-timeout-seconds", "5"])
+        do {
+            let port = try await OperationsTests.operationsPort(of: harness.worker)
+            let total = 20_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "pg"))
+            try await harness.results.received.wait(forCount: 2_000, "replies before the outage", timeout: .seconds(120))
+
+            try await server.down()
+            try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(30))
+            let notReady = try await OperationsTests.eventually("not ready") { () -> String? in
+                let response = try await OperationsTests.get(port: port, path: "/health/ready")
+                return response.status == 503 && response.body.contains("\"store\":\"failing\"") ? response.body : nil
+            }
+            #expect(notReady.contains("\"reasons\":{\"store\""), "readiness says why: \(notReady)")
+            // The outage's length is the case itself.
+            try await Task.sleep(for: .seconds(20))
+            try await server.up()
+
+            let counts = try await FaultCounts.collect(harness, prefix: "pg", total: total, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            let log = harness.worker.standardError
+            let opened = log.components(separatedBy: "store unavailable").count - 1
+            #expect(opened >= 1 && opened == log.components(separatedBy: "store available again").count - 1,
+                    "each outage logged once as it opened and once as it closed")
+            _ = try await OperationsTests.eventually("ready again") {
+                try await OperationsTests.get(port: port, path: "/health/ready").status == 200 ? true : nil
+            }
+        } catch {
+            await harness.stop()
+            await server.stop()
+            throw error
+        }
+        await harness.stop()
+        await server.stop()
+    }
+}
+
+/// What a fault case counts, once every command has been answered or the deadline passed.
+struct FaultCounts: Equatable, CustomStringConvertible {
+    var lost: Int
+    var appliedTwice: Int
+    var inDLQ: Int
+    var errorReplies: Int
+
+    var description: String { "lost \(lost), applied twice \(appliedTwice), DLQ \(inDLQ), error replies \(errorReplies)" }
+
+    /// Waits for a reply to each of the `total` commands of `WorkerHarness.paymentStream(prefix:)`,
+    /// then reads the store's payments through the worker.
+    static func collect(_ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration) async throws -> FaultCounts {
+        // Polled, not checked on every reply: 20 000 replies made that quadratic.
+        let replies = try await OperationsTests.eventually("a reply to every command", timeout: timeout) { () -> [KafkaConsumerMessage]? in
+            let messages = harness.results.received.items
+            let answered = Set(messages.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("\(prefix)-") })
+            if answered.count == total { return messages }
+            try await Task.sleep(for: .milliseconds(400))
+            return nil
+        }
+        let errorReplies = replies.filter { $0.headers.string(named: "correlation-id")?.hasPrefix("\(prefix)-") == true && $0.status == "error" }
+        let refs = try await harness.send("GetPayments", "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'")
+            .body.split(separator: "\n").dropFirst().map(String.init)
+        return FaultCounts(
+            lost: total - Set(refs).count, appliedTwice: refs.count - Set(refs).count,
+            inDLQ: harness.dlq.received.items.count, errorReplies: errorReplies.count)
+    }
+}
+
+/// A PostgreSQL server of the test's own (`ops/postgres.sh`), so that it can be stopped and
+/// started without touching the one other tests share.
+struct OwnPostgres {
+    let folder: String
+    let url: String
+
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ops/postgres.sh").path
+
+    static func start() async throws -> OwnPostgres {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fault-pg-\(UUID().uuidString)").path
+        let output = try await run(["start", folder])
+        guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
+            throw TestSetupError("ops/postgres.sh start printed no URL: \(output)")
+        }
+        return OwnPostgres(folder: folder, url: url)
+    }
+
+    func down() async throws { _ = try await Self.run(["down", folder]) }
+    func up() async throws { _ = try await Self.run(["up", folder]) }
+    func stop() async { _ = try? await Self.run(["stop", folder]) }
+
+    /// Runs the script through the C library's `system` on a thread of its own: Foundation's
+    /// Process left its bash unreaped here once the script had started a server.
+    @discardableResult
+    private static func run(_ arguments: [String]) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-sh-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let command = "bash " + ([script] + arguments + [">", output, "2>&1"]).map { $0 == ">" || $0 == "2>&1" ? $0 : "'\($0)'" }
+            .joined(separator: " ")
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: system(command)) }
+        }
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw TestSetupError("ops/postgres.sh \(arguments[0]) failed (\(status)): \(text)") }
+        return text
+    }
+}
