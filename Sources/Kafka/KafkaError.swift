@@ -85,6 +85,23 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// The broker or librdkafka refuses this message however often it is sent: too large,
+    /// an invalid topic, not authorized. A producer's owner must not wait for it.
+    public var isPermanentForMessage: Bool {
+        Self.permanentMessageCodes.contains(librdkafkaCode)
+    }
+
+    /// The message is larger than the producer's or the broker's `message.max.bytes`.
+    public var isMessageTooLarge: Bool {
+        librdkafkaCode == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+    }
+
+    private static let permanentMessageCodes: Set<Int32> = [
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR__INVALID_ARG,
+    ].reduce(into: []) { $0.insert($1.rawValue) }
+
     /// Codes for which the same request can succeed later: the broker, leader, coordinator or
     /// network was not there yet. Kafka's own protocol marks these retriable too.
     static func isRetriable(_ error: rd_kafka_resp_err_t) -> Bool {

@@ -61,10 +61,16 @@ public final class KafkaProducer: Sendable {
     /// Hands every message to librdkafka in order and returns at once (unless librdkafka's
     /// queue is full); the acknowledgements are awaited through the result. Lets a caller
     /// enqueue the next messages of a partition while the broker acknowledges these.
+    /// A message librdkafka refuses for good (too large, say) fails alone, in its place among
+    /// the results; the others go on.
     public func enqueueAll(_ messages: [KafkaProducerMessage]) async throws -> PendingDeliveries {
         let batch = DeliveryBatch(count: messages.count)
         for (index, message) in messages.enumerated() {
-            try await enqueue(message) { batch.complete(index, $0) }
+            do {
+                try await enqueue(message) { batch.complete(index, $0) }
+            } catch let error as KafkaError where error.isPermanentForMessage {
+                batch.complete(index, .failure(error))
+            }
         }
         return PendingDeliveries(batch: batch)
     }
@@ -175,7 +181,13 @@ public struct PendingDeliveries: Sendable {
     /// The broker's acknowledgements, in the order the messages were given; throws the first
     /// delivery error once every message has its answer.
     public func reports() async throws -> [KafkaDeliveryReport] {
-        try await batch.reports()
+        try await batch.results().map { try $0.get() }
+    }
+
+    /// Each message's acknowledgement or error, in the order the messages were given, once
+    /// every message has its answer.
+    public func results() async -> [Result<KafkaDeliveryReport, any Error>] {
+        await batch.results()
     }
 }
 
@@ -184,7 +196,7 @@ fileprivate final class DeliveryBatch: Sendable {
     private struct State {
         var results: [Result<KafkaDeliveryReport, any Error>?]
         var remaining: Int
-        var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+        var waiter: CheckedContinuation<[Result<KafkaDeliveryReport, any Error>], Never>?
     }
 
     private let state: Mutex<State>
@@ -194,36 +206,28 @@ fileprivate final class DeliveryBatch: Sendable {
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, any Error>) {
-        let finished: (CheckedContinuation<[KafkaDeliveryReport], any Error>, [Result<KafkaDeliveryReport, any Error>?])? = state.withLock { state in
+        let finished: (CheckedContinuation<[Result<KafkaDeliveryReport, any Error>], Never>, [Result<KafkaDeliveryReport, any Error>?])? = state.withLock { state in
             state.results[index] = result
             state.remaining -= 1
             guard state.remaining == 0, let waiter = state.waiter else { return nil }
             state.waiter = nil
             return (waiter, state.results)
         }
-        if let (waiter, results) = finished { waiter.resume(with: Self.outcome(results)) }
+        if let (waiter, results) = finished { waiter.resume(returning: Self.outcome(results)) }
     }
 
-    func reports() async throws -> [KafkaDeliveryReport] {
-        try await withCheckedThrowingContinuation { waiter in
+    func results() async -> [Result<KafkaDeliveryReport, any Error>] {
+        await withCheckedContinuation { waiter in
             let done: [Result<KafkaDeliveryReport, any Error>?]? = state.withLock { state in
                 guard state.remaining > 0 else { return state.results }
                 state.waiter = waiter
                 return nil
             }
-            if let done { waiter.resume(with: Self.outcome(done)) }
+            if let done { waiter.resume(returning: Self.outcome(done)) }
         }
     }
 
-    private static func outcome(_ results: [Result<KafkaDeliveryReport, any Error>?]) -> Result<[KafkaDeliveryReport], any Error> {
-        var reports: [KafkaDeliveryReport] = []
-        for result in results {
-            switch result {
-            case .success(let report): reports.append(report)
-            case .failure(let error): return .failure(error)
-            case nil: return .failure(KafkaError(code: .delivery, message: "a message had no delivery report"))
-            }
-        }
-        return .success(reports)
+    private static func outcome(_ results: [Result<KafkaDeliveryReport, any Error>?]) -> [Result<KafkaDeliveryReport, any Error>] {
+        results.map { $0 ?? .failure(KafkaError(code: .delivery, message: "a message had no delivery report")) }
     }
 }

@@ -17,7 +17,7 @@ struct CommandHandler: Sendable {
     /// Where a call that finds the store away waits until it answers again.
     let outage: StoreOutage
 
-    private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics) }
+    private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
 
     private struct Write {
         let command: StoreCommand
@@ -203,7 +203,7 @@ struct CommandHandler: Sendable {
     /// The reply, and an error event when its status is `error`.
     private func publish(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
         metrics.commandHandled(name, status: reply.status)
-        var messages = [events.reply(to: envelope, command: name, reply: reply, replayed: replayed)]
+        var messages = events.replies(to: envelope, command: name, reply: reply, replayed: replayed)
         if reply.status == ReplyStatus.error.rawValue {
             messages.append(events.errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
         }

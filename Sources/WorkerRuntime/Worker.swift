@@ -134,7 +134,9 @@ public struct Worker: Service {
             var acknowledged = false
             if let published = await handled.value {
                 acknowledged = true
-                for part in published where acknowledged { acknowledged = await confirm(part, producer: producer, inFlight: inFlight) }
+                for part in published where acknowledged {
+                    acknowledged = await confirm(part, of: messages, producer: producer, inFlight: inFlight)
+                }
             }
             await previous?.done.value
             guard acknowledged, let last = messages.last else { return }
@@ -188,28 +190,64 @@ public struct Worker: Service {
         return nil
     }
 
-    /// Waits for the acknowledgements, publishing again what failed; false if the producer
-    /// closed or the batch was abandoned first (it then stays uncommitted and is handled
-    /// again from the record).
-    private func confirm(_ published: Published, producer: KafkaProducer, inFlight: InFlightWork) async -> Bool {
+    /// Waits for the acknowledgements, publishing again what failed for a passing reason;
+    /// false if the producer closed or the batch was abandoned first (it then stays
+    /// uncommitted and is handled again from the record). What Kafka refuses for good (a
+    /// message too large, say) is never tried again: see `refused`.
+    private func confirm(
+        _ published: Published, of commands: [KafkaConsumerMessage], producer: KafkaProducer, inFlight: InFlightWork
+    ) async -> Bool {
         var attempt = 1
-        var pending = published.deliveries
+        var pending = published
         while !inFlight.isAbandoned {
-            do {
-                _ = try await pending.reports()
-                return true
-            } catch let error as KafkaError where error.code == .closed {
-                return false
-            } catch {
-                logger.error("a delivery failed, publishing the batch again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            var again: [KafkaProducerMessage] = []
+            var failure: (any Error)?
+            for (message, result) in zip(pending.messages, await pending.deliveries.results()) {
+                guard case .failure(let error) = result else { continue }
+                let kafkaError = error as? KafkaError
+                if kafkaError?.code == .closed { return false }
+                if let kafkaError, kafkaError.isPermanentForMessage {
+                    again += refused(message, kafkaError, commands: commands)
+                } else {
+                    again.append(message)
+                    failure = error
+                }
+            }
+            guard !again.isEmpty else { return true }
+            if let failure {
+                logger.error("a delivery failed, publishing it again", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])
                 metrics.retried("publish")
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
-                guard let again = await enqueue(published.messages, producer: producer, inFlight: inFlight) else { return false }
-                pending = again.deliveries
             }
+            guard let next = await enqueue(again, producer: producer, inFlight: inFlight) else { return false }
+            pending = next
         }
         return false
+    }
+
+    /// A message Kafka will never take is logged with its command's position and counted,
+    /// and the partition moves on. For a reply, the DLQ rules apply: the command's error
+    /// event (`TOO_LARGE` when the reply was too large) and its DLQ copy are what is published
+    /// instead. An error event or DLQ copy refused in turn is only logged.
+    private func refused(_ message: KafkaProducerMessage, _ error: KafkaError, commands: [KafkaConsumerMessage]) -> [KafkaProducerMessage] {
+        let source = message.headers.string(named: "source") ?? "-"
+        logger.error("Kafka refused a message for good; the partition moves on", metadata: [
+            "topic": "\(message.topic)", "source": "\(source)", "bytes": "\(message.value?.count ?? 0)", "error": "\(error)",
+        ])
+        metrics.publishRefused(message.topic)
+        guard message.topic == configuration.topics.results,
+              let offset = source.split(separator: "/").last.flatMap({ Int64($0) }),
+              let command = commands.first(where: { $0.offset == offset }) else { return [] }
+        let envelope = CommandEnvelope(command)
+        let code: DomainError.Code = error.isMessageTooLarge ? .tooLarge : .internal
+        let events = OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes)
+        metrics.sentToDLQ(reason: "reply_refused")
+        return [
+            events.errorEvent(for: envelope, command: envelope.command, error: DomainError(
+                code, "the reply (\(message.value?.count ?? 0) bytes) could not be published: \(error.librdkafkaName); the command is in \(configuration.topics.dlq)")),
+            events.dlqCopy(of: envelope),
+        ]
     }
 
     /// Every few seconds: is the store answering, is a broker answering, how far behind is

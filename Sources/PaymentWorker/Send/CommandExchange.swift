@@ -3,7 +3,7 @@ import Kafka
 import Logging
 
 /// A client's side of the worker's contract: produces commands and hears the replies whose
-/// correlation id starts with its own prefix.
+/// correlation id starts with its own prefix, a reply in parts joined into one.
 ///
 /// Replies are read from the results topic's end as it was before the first command went out,
 /// outside any consumer group, so none can be missed and no older ones are read.
@@ -42,9 +42,10 @@ final class CommandExchange: Sendable {
         let consumer = self.consumer
         let prefix = correlationPrefix
         let reader = Task {
+            var joiner = ReplyJoiner()
             for await batch in consumer.batches {
                 for message in batch where message.headers.string(named: "correlation-id")?.hasPrefix(prefix) == true {
-                    continuation.yield(.reply(message))
+                    if let whole = joiner.add(message) { continuation.yield(.reply(whole)) }
                 }
             }
         }

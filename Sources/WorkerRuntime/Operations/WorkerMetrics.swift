@@ -46,7 +46,12 @@ public final class WorkerMetrics: Sendable {
         counter("payment_worker_retries_total", ("operation", what)).increment()
     }
 
-    /// A message copied to the DLQ: `poison` or `retries_exhausted`.
+    /// A message Kafka refused for good (too large, invalid topic, not authorized), by topic.
+    func publishRefused(_ topic: String) {
+        counter("payment_worker_publish_refused_total", ("topic", topic)).increment()
+    }
+
+    /// A message copied to the DLQ: `poison`, `retries_exhausted` or `reply_refused`.
     func sentToDLQ(reason: String) {
         counter("payment_worker_dlq_messages_total", ("reason", reason)).increment()
     }
