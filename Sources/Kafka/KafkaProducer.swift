@@ -148,6 +148,11 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// The id of the cluster this producer writes to.
+    public func clusterID(timeout: Duration = .seconds(10)) async throws -> String {
+        try await client.runBlocking { handle in try RDKafkaClient.clusterID(handle: handle, timeout: timeout) }
+    }
+
     /// Waits until every message handed over so far is acknowledged or failed.
     public func flush(timeout: Duration) async throws {
         let error = try await client.runBlocking { handle in

@@ -2,6 +2,15 @@ import CRDKafka
 
 /// Blocking metadata calls; callers run them through `runBlocking`.
 extension RDKafkaClient {
+    /// The cluster's id, as its brokers report it.
+    static func clusterID(handle: OpaquePointer, timeout: Duration) throws -> String {
+        guard let id = rd_kafka_clusterid(handle, Int32(clamping: timeout.milliseconds)) else {
+            throw KafkaError(code: .client, message: "the cluster id could not be read within \(timeout)", isRetriable: true)
+        }
+        defer { rd_kafka_mem_free(handle, id) }
+        return String(cString: id)
+    }
+
     /// The partitions of `topic`, asked of the broker (which may create the topic when it
     /// auto-creates topics).
     static func partitions(of topic: String, handle: OpaquePointer, timeout: Duration) throws -> [KafkaTopicPartition] {

@@ -1,19 +1,32 @@
 import Kafka
 
-/// A command message as the runtime reads it: headers by lower-case name, where it came from.
+/// A command message as the runtime reads it: headers by lower-case name, where it came from,
+/// and whether its headers are within their limits (DESIGN.md §3).
 struct CommandEnvelope: Sendable {
+    /// `idempotency-key` and `correlation-id` hold at most this many characters.
+    static let maxKeyCharacters = 255
+    /// All header names and values together hold at most this many bytes.
+    static let maxHeaderBytes = 16 << 10
+
     let message: KafkaConsumerMessage
     let headers: [String: String]
     /// `<topic>/<partition>/<offset>` of the command.
     let source: String
-    /// The client's key, or the message's position when it gave none.
+    /// The client's key, or `<cluster-id>/<source>` when it gave none (or one over its limit):
+    /// the cluster id keeps a new cluster's reused offsets from meeting old records.
     let idempotencyKey: String
+    /// The correlation id, unless over its limit: nothing oversized is echoed.
+    let correlationId: String?
+    /// What is wrong with the headers, when something is: the command is then MALFORMED.
+    let headerFault: String?
 
-    init(_ message: KafkaConsumerMessage) {
+    init(_ message: KafkaConsumerMessage, clusterID: String = "") {
         self.message = message
         var headers: [String: String] = [:]
         headers.reserveCapacity(message.headers.count)
+        var headerBytes = 0
         for header in message.headers {
+            headerBytes += header.name.utf8.count + (header.value?.count ?? 0)
             // Clients send lower-case names; only the others pay for lowercasing.
             let name = header.name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
                 ? header.name.lowercased() : header.name
@@ -21,12 +34,23 @@ struct CommandEnvelope: Sendable {
         }
         self.headers = headers
         source = "\(message.topic)/\(message.partition)/\(message.offset)"
-        idempotencyKey = headers["idempotency-key"].flatMap { $0.isEmpty ? nil : $0 } ?? source
+        let givenKey = headers["idempotency-key"].flatMap { $0.isEmpty ? nil : $0 }
+        let givenCorrelation = headers["correlation-id"]
+        var fault: String?
+        if headerBytes > Self.maxHeaderBytes {
+            fault = "the headers are \(headerBytes) bytes together; the limit is \(Self.maxHeaderBytes)"
+        } else if let key = givenKey, key.count > Self.maxKeyCharacters {
+            fault = "the idempotency-key header is longer than \(Self.maxKeyCharacters) characters"
+        } else if let correlation = givenCorrelation, correlation.count > Self.maxKeyCharacters {
+            fault = "the correlation-id header is longer than \(Self.maxKeyCharacters) characters"
+        }
+        headerFault = fault
+        let defaultKey = clusterID.isEmpty ? source : "\(clusterID)/\(source)"
+        idempotencyKey = givenKey.flatMap { $0.count <= Self.maxKeyCharacters && headerBytes <= Self.maxHeaderBytes ? $0 : nil } ?? defaultKey
+        correlationId = givenCorrelation.flatMap { $0.count <= Self.maxKeyCharacters && headerBytes <= Self.maxHeaderBytes ? $0 : nil }
     }
 
     var command: String? { headers["command"].flatMap { $0.isEmpty ? nil : $0 } }
-
-    var correlationId: String? { headers["correlation-id"] }
 
     /// A client can match a reply to this command only through these.
     var isMatchable: Bool { headers["idempotency-key"] != nil || correlationId != nil }

@@ -16,6 +16,8 @@ struct CommandHandler: Sendable {
     let logger: Logger
     /// Where a call that finds the store away waits until it answers again.
     let outage: StoreOutage
+    /// The Kafka cluster's id, the first part of a default idempotency key (DESIGN.md §3).
+    var clusterID = ""
 
     private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
 
@@ -51,7 +53,7 @@ struct CommandHandler: Sendable {
         if configuration.passthrough {
             let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
             await emit(messages.map { message in
-                let envelope = CommandEnvelope(message)
+                let envelope = CommandEnvelope(message, clusterID: clusterID)
                 return events.reply(to: envelope, command: envelope.command ?? "", reply: empty, replayed: false)
             })
             return true
@@ -59,7 +61,7 @@ struct CommandHandler: Sendable {
         var outgoing: [KafkaProducerMessage] = []
         var writes = PendingWrites()
         for message in messages {
-            switch prepare(CommandEnvelope(message)) {
+            switch prepare(CommandEnvelope(message, clusterID: clusterID)) {
             case .publish(let messages):
                 guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                 outgoing += messages
@@ -108,8 +110,8 @@ struct CommandHandler: Sendable {
             return .publish(poison(envelope, name: name, DomainError(.malformed, "the body is not UTF-8 text")))
         }
         let plugin = registry.plugin(for: name)
-        guard envelope.idempotencyKey.count <= 255 else {
-            return .publish(refuse(envelope, name: name, plugin: plugin, DomainError(.malformed, "the idempotency-key header is longer than 255 characters")))
+        if let fault = envelope.headerFault {
+            return .publish(refuse(envelope, name: name, plugin: plugin, DomainError(.malformed, fault)))
         }
         guard let plugin else {
             return .publish(refuse(envelope, name: name, plugin: nil, DomainError(

@@ -39,6 +39,12 @@ public struct Worker: Service {
             // Not fatal: the first publish to each topic fetches what is missing, only later.
             logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
         }
+        // Default idempotency keys start with it, so it is known before any command is read.
+        guard let clusterID = await clusterID(of: producer) else {
+            await producer.close(timeout: .seconds(1))
+            try await store.close()
+            return
+        }
         let inFlight = InFlightWork()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID),
@@ -51,7 +57,7 @@ public struct Worker: Service {
         metrics.storeAvailable(true)
         let outage = storeOutage(holding: consumer)
         let handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
-                                     metrics: metrics, logger: logger, outage: outage)
+                                     metrics: metrics, logger: logger, outage: outage, clusterID: clusterID)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
@@ -135,7 +141,7 @@ public struct Worker: Service {
             if let published = await handled.value {
                 acknowledged = true
                 for part in published where acknowledged {
-                    acknowledged = await confirm(part, of: messages, producer: producer, inFlight: inFlight)
+                    acknowledged = await confirm(part, of: messages, handler: handler, producer: producer, inFlight: inFlight)
                 }
             }
             await previous?.done.value
@@ -149,6 +155,25 @@ public struct Worker: Service {
             }
         }
         return PartitionLane(handled: handled, done: done)
+    }
+
+    /// The cluster's id, asked again until a broker answers; nil if the worker is told to stop
+    /// first (it has not joined its group then, so there is nothing to drain).
+    private func clusterID(of producer: KafkaProducer) async -> String? {
+        var attempt = 1
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let id = try await producer.clusterID(timeout: .seconds(5))
+                logger.info("cluster id read", metadata: ["cluster_id": "\(id)"])
+                return id
+            } catch {
+                logger.warning("no broker answered yet; trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                let delay = configuration.storeProbe.delay(afterAttempt: attempt)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                attempt += 1
+            }
+        }
+        return nil
     }
 
     /// While the store is away every partition's fetching is held (the consumer is still
@@ -195,7 +220,8 @@ public struct Worker: Service {
     /// uncommitted and is handled again from the record). What Kafka refuses for good (a
     /// message too large, say) is never tried again: see `refused`.
     private func confirm(
-        _ published: Published, of commands: [KafkaConsumerMessage], producer: KafkaProducer, inFlight: InFlightWork
+        _ published: Published, of commands: [KafkaConsumerMessage], handler: CommandHandler, producer: KafkaProducer,
+        inFlight: InFlightWork
     ) async -> Bool {
         var attempt = 1
         var pending = published
@@ -207,7 +233,7 @@ public struct Worker: Service {
                 let kafkaError = error as? KafkaError
                 if kafkaError?.code == .closed { return false }
                 if let kafkaError, kafkaError.isPermanentForMessage {
-                    again += refused(message, kafkaError, commands: commands)
+                    again += refused(message, kafkaError, commands: commands, clusterID: handler.clusterID)
                 } else {
                     again.append(message)
                     failure = error
@@ -230,7 +256,9 @@ public struct Worker: Service {
     /// and the partition moves on. For a reply, the DLQ rules apply: the command's error
     /// event (`TOO_LARGE` when the reply was too large) and its DLQ copy are what is published
     /// instead. An error event or DLQ copy refused in turn is only logged.
-    private func refused(_ message: KafkaProducerMessage, _ error: KafkaError, commands: [KafkaConsumerMessage]) -> [KafkaProducerMessage] {
+    private func refused(
+        _ message: KafkaProducerMessage, _ error: KafkaError, commands: [KafkaConsumerMessage], clusterID: String
+    ) -> [KafkaProducerMessage] {
         let source = message.headers.string(named: "source") ?? "-"
         logger.error("Kafka refused a message for good; the partition moves on", metadata: [
             "topic": "\(message.topic)", "source": "\(source)", "bytes": "\(message.value?.count ?? 0)", "error": "\(error)",
@@ -239,7 +267,7 @@ public struct Worker: Service {
         guard message.topic == configuration.topics.results,
               let offset = source.split(separator: "/").last.flatMap({ Int64($0) }),
               let command = commands.first(where: { $0.offset == offset }) else { return [] }
-        let envelope = CommandEnvelope(command)
+        let envelope = CommandEnvelope(command, clusterID: clusterID)
         let code: DomainError.Code = error.isMessageTooLarge ? .tooLarge : .internal
         let events = OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes)
         metrics.sentToDLQ(reason: "reply_refused")
