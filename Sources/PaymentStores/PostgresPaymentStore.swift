@@ -31,7 +31,10 @@ public final class PostgresPaymentStore: PaymentStore {
         do {
             try await Self.migrate(location, logger: logger)
         } catch {
-            throw Self.storeError(error)
+            // Says where it tried; the URL's password is never repeated.
+            let failure = Self.storeError(error)
+            throw StoreError("PostgreSQL at \(location.host):\(location.port)/\(location.database ?? location.username): \((failure as? StoreError)?.message ?? "\(failure)")",
+                             kind: (failure as? StoreError)?.kind ?? .permanent)
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client

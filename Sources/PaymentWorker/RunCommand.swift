@@ -31,6 +31,8 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("configuration: \(error)")
         }
+        // Everything that can be checked is, before the store is opened and the group joined.
+        try OperationsPortCheck.ensureAvailable(host: settings.httpHost, port: settings.httpPort)
         PaymentWorkerCommand.bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "payment-worker")
         let registry = PrometheusCollectorRegistry()
@@ -56,9 +58,14 @@ struct RunCommand: AsyncParsableCommand {
         guard let location = StoreLocation(argument: settings.store) else {
             throw ValidationError("--store takes sqlite:PATH or a postgres:// URL")
         }
-        let paymentStore: any PaymentStore = switch location {
-        case .sqlite(let path): try SQLitePaymentStore(path: path)
-        case .postgres(let url): try await PostgresPaymentStore(url: url, logger: logger)
+        let paymentStore: any PaymentStore
+        do {
+            paymentStore = switch location {
+            case .sqlite(let path): try SQLitePaymentStore(path: path)
+            case .postgres(let url): try await PostgresPaymentStore(url: url, logger: logger)
+            }
+        } catch {
+            throw StartupFailure(description: "the store \(location) could not be opened (--store, PAYMENT_WORKER_STORE): \((error as? StoreError)?.message ?? "\(error)")")
         }
         logger.notice("store opened", metadata: ["store": "\(location)"])
 
@@ -92,4 +99,9 @@ struct RunCommand: AsyncParsableCommand {
                 logger: logger))
         try await group.run()
     }
+}
+
+/// A start-up check that failed: one line naming the setting, and a non-zero exit.
+struct StartupFailure: Error, CustomStringConvertible {
+    let description: String
 }

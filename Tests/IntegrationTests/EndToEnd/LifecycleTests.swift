@@ -70,4 +70,20 @@ struct LifecycleTests {
             #expect(events.allSatisfy { ($0.value?.count ?? 0) < 2_000 }, "no oversized value in an error event")
         }
     }
+
+    @Test("a second worker whose operations port is taken exits at once with one line naming the port, and never joins the group")
+    func portInUse() async throws {
+        try await WorkerHarness.with { harness in
+            let port = try await OperationsTests.operationsPort(of: harness.worker)
+            let second = try ChildProcess(TestBinaries.paymentWorker, [
+                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", harness.store, "--http-port", "\(port)",
+            ])
+            #expect(try await second.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(second.standardError.contains("cannot listen on 0.0.0.0:\(port)") && second.standardError.contains("--http-port"),
+                    "\(second.standardError)")
+            #expect(!second.standardError.contains("partitions assigned"))
+            #expect(try await harness.send("GetPayments", "fields=PaymentId").status == "ok")
+            #expect(!harness.worker.standardError.contains("partitions revoked"), "the group was not touched")
+        }
+    }
 }
