@@ -61,7 +61,7 @@ public struct Worker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
-                group.addTask { await watch(consumer: consumer, producer: producer, outage: outage) }
+                group.addTask { await watch(consumer: consumer, producer: producer, outage: outage, inFlight: inFlight) }
                 group.addTask { await outage.run() }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
@@ -123,10 +123,11 @@ public struct Worker: Service {
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
         handler: CommandHandler, consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
     ) -> PartitionLane {
-        inFlight.begin()
+        let batch = inFlight.begin(partition, from: messages.first?.offset ?? -1)
         let arrived = ContinuousClock.now
         let handled = Task { () -> [Published]? in
             _ = await previous?.handled.value
+            inFlight.stage(batch, "handling its commands")
             var published: [Published] = []
             var producerClosed = false
             let complete = await handler.handle(messages) { outgoing in
@@ -136,14 +137,16 @@ public struct Worker: Service {
             return producerClosed || !complete ? nil : published
         }
         let done = Task {
-            defer { inFlight.end() }
+            defer { inFlight.end(batch) }
             var acknowledged = false
             if let published = await handled.value {
+                inFlight.stage(batch, "awaiting the broker's acknowledgements")
                 acknowledged = true
                 for part in published where acknowledged {
                     acknowledged = await confirm(part, of: messages, handler: handler, producer: producer, inFlight: inFlight)
                 }
             }
+            inFlight.stage(batch, "waiting for the batch before it to be done")
             await previous?.done.value
             guard acknowledged, let last = messages.last else { return }
             metrics.handled(messages.count, took: ContinuousClock.now - arrived)
@@ -280,7 +283,25 @@ public struct Worker: Service {
 
     /// Every few seconds: is the store answering, is a broker answering, how far behind is
     /// each partition. Readiness and the lag gauges come from here.
-    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, outage: StoreOutage) async {
+    /// A batch in flight with nothing done for longer than the liveness window, while neither
+    /// the store nor the broker is known to be away (those are waited out, and readiness says
+    /// so), means the worker is stuck: `/health/live` fails, and the log says where.
+    private func checkLiveness(inFlight: InFlightWork, outage: StoreOutage, brokerAnswers: Bool) {
+        let stuck = outage.reason == nil && brokerAnswers ? inFlight.stalled(longerThan: configuration.livenessWindow) : nil
+        if let stuck {
+            guard health.isLive else { return }
+            health.setLive(false, reason: "no progress for \(stuck.for): partition \(stuck.batch.partition) from offset \(stuck.batch.offset) is \(stuck.batch.stage)")
+            logger.critical("stuck: no batch done for longer than the liveness window", metadata: [
+                "partition": "\(stuck.batch.partition)", "offset": "\(stuck.batch.offset)", "waiting_for": "\(stuck.batch.stage)",
+                "for": "\(stuck.for)",
+            ])
+        } else if !health.isLive {
+            health.setLive(true)
+            logger.notice("progress again: live")
+        }
+    }
+
+    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, outage: StoreOutage, inFlight: InFlightWork) async {
         var reported: Set<KafkaTopicPartition> = []
         while !Task.isCancelled {
             let interval = configuration.healthCheckInterval
@@ -299,6 +320,7 @@ public struct Worker: Service {
                 try await producer.prepare(topics: [configuration.topics.results], timeout: interval)
             }
             health.set(.broker, passing: brokerAnswers)
+            checkLiveness(inFlight: inFlight, outage: outage, brokerAnswers: brokerAnswers)
             if let lag = try? consumer.lag() {
                 for (partition, messages) in lag { metrics.lag(partition, messages: messages) }
                 // A partition given up reads 0 rather than its last value.

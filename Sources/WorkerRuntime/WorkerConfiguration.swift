@@ -49,6 +49,8 @@ public struct WorkerConfiguration: Sendable {
     public var storeCallTimeout: Duration = .seconds(20)
     /// How often the store is probed while it is away: capped, jittered backoff.
     public var storeProbe = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
+    /// Work in flight with nothing done for longer than this fails liveness (DESIGN.md §5).
+    public var livenessWindow: Duration = .seconds(60)
     /// How often readiness (store, broker) and the lag gauges are refreshed.
     public var healthCheckInterval: Duration = .seconds(2)
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).

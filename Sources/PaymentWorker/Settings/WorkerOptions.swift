@@ -72,6 +72,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Every store call's deadline; past it the store counts as unavailable (PAYMENT_WORKER_STORE_TIMEOUT_SECONDS, default 20).")
     var storeTimeoutSeconds: Int?
 
+    @Option(help: "Work in flight with nothing done this long fails /health/live (PAYMENT_WORKER_LIVENESS_WINDOW_SECONDS, default 60).")
+    var livenessWindowSeconds: Int?
+
     /// The flags given, as the top layer of the settings.
     var flagValues: [String: ConfigValue] {
         var values: [String: ConfigValue] = [:]
@@ -104,6 +107,7 @@ struct WorkerOptions: ParsableArguments {
         set("max_batches_in_flight", maxBatchesInFlight)
         set("shutdown_timeout_seconds", shutdownTimeoutSeconds)
         set("store_timeout_seconds", storeTimeoutSeconds)
+        set("liveness_window_seconds", livenessWindowSeconds)
         return values
     }
 

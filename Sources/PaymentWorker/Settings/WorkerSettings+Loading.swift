@@ -103,5 +103,6 @@ extension WorkerSettings {
         maxBatchesInFlight = try int("max_batches_in_flight", atLeast: 1) ?? maxBatchesInFlight
         shutdownTimeoutSeconds = try int("shutdown_timeout_seconds", atLeast: 1) ?? shutdownTimeoutSeconds
         storeTimeoutSeconds = try int("store_timeout_seconds", atLeast: 1) ?? storeTimeoutSeconds
+        livenessWindowSeconds = try int("liveness_window_seconds", atLeast: 1) ?? livenessWindowSeconds
     }
 }

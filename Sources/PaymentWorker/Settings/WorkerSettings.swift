@@ -31,6 +31,7 @@ struct WorkerSettings: Sendable {
     var maxBatchesInFlight = runtime.maxBatchesInFlight
     var shutdownTimeoutSeconds = Int(runtime.shutdownTimeout.components.seconds)
     var storeTimeoutSeconds = Int(runtime.storeCallTimeout.components.seconds)
+    var livenessWindowSeconds = Int(runtime.livenessWindow.components.seconds)
 
     enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -43,6 +44,7 @@ struct WorkerSettings: Sendable {
         "dlq_topic", "kafka_properties", "retry_attempts", "max_message_bytes", "max_lines", "disabled_commands",
         "passthrough", "log_level", "log_format", "http_host", "http_port", "idempotency_retention_seconds",
         "max_batches_in_flight", "shutdown_timeout_seconds", "store_timeout_seconds",
+        "liveness_window_seconds",
     ]
 
     /// What cannot be checked while reading: the store's form, the commands named, and every
@@ -72,6 +74,7 @@ struct WorkerSettings: Sendable {
         configuration.maxBatchesInFlight = maxBatchesInFlight
         configuration.shutdownTimeout = .seconds(shutdownTimeoutSeconds)
         configuration.storeCallTimeout = .seconds(storeTimeoutSeconds)
+        configuration.livenessWindow = .seconds(livenessWindowSeconds)
         return configuration
     }
 
@@ -90,6 +93,7 @@ struct WorkerSettings: Sendable {
             "log_format": logFormat.rawValue, "http_host": httpHost, "http_port": httpPort,
             "idempotency_retention_seconds": idempotencyRetentionSeconds, "max_batches_in_flight": maxBatchesInFlight,
             "shutdown_timeout_seconds": shutdownTimeoutSeconds, "store_timeout_seconds": storeTimeoutSeconds,
+            "liveness_window_seconds": livenessWindowSeconds,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)

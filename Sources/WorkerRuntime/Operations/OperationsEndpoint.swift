@@ -31,7 +31,9 @@ public struct OperationsEndpoint: Service {
                      body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/health/live") { _, _ -> Response in
-            Self.json(.ok, #"{"status":"live"}"#)
+            let liveness = health.liveness
+            return liveness.live ? Self.json(.ok, #"{"status":"live"}"#)
+                : Self.json(.serviceUnavailable, #"{"status":"stuck","reason":\#(JSONText.string(liveness.reason))}"#)
         }
         router.get("/health/ready") { _, _ -> Response in
             let checks = health.checks
