@@ -9,7 +9,10 @@ struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker",
         abstract: "Run a dev Kafka broker (librdkafka's mock cluster) on loopback.",
-        discussion: "The first line on standard output is the bootstrap address."
+        discussion: """
+            The first line on standard output is the bootstrap address. For outage drills, SIGUSR1 takes every \
+            broker down (connections drop, new ones are refused) and SIGUSR2 brings them back.
+            """
     )
 
     @Option(help: "How many brokers the cluster has.")
@@ -41,12 +44,43 @@ struct BrokerCommand: AsyncParsableCommand {
         logger.notice("dev broker up", metadata: [
             "bootstrap": "\(broker.bootstrapServers)", "brokers": "\(brokers)", "topics": "\(topics)",
         ])
+        let drills = OutageDrillSignals(broker: broker, logger: logger)
+        defer { drills.cancel() }
         let group = ServiceGroup(
             services: [DevBrokerService(broker: broker)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
         try await group.run()
+    }
+}
+
+/// SIGUSR1 takes every broker of the dev cluster down, SIGUSR2 brings them up: how a fault
+/// drill (or test) takes the whole cluster away from a worker and gives it back.
+final class OutageDrillSignals {
+    private let sources: [any DispatchSourceSignal]
+
+    init(broker: KafkaDevBroker, logger: Logger) {
+        sources = [(SIGUSR1, false), (SIGUSR2, true)].map { signalNumber, up in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                do {
+                    for id in 1...Int32(broker.brokerCount) {
+                        if up { try broker.bringUp(broker: id) } else { try broker.takeDown(broker: id) }
+                    }
+                    logger.notice(up ? "every broker up again" : "every broker down (SIGUSR1); SIGUSR2 brings them back")
+                } catch {
+                    logger.error("outage drill failed", metadata: ["error": "\(error)"])
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
     }
 }
 

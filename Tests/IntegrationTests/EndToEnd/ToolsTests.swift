@@ -84,7 +84,8 @@ struct ToolsTests {
             try await harness.send("UpdateOrders", "OrderRef\nRef901\n", correlationId: good)
             try await harness.send("UpdateOrders", "OrderRef\nRef902\n", headers: ["apiid": "123", "apikey": "nope"], correlationId: bad)
             try await tail.waitForStandardOutput(containing: [
-                "reply  UpdateOrders  ok  idempotency-key=payments.commands/",
+                "reply  UpdateOrders  ok  idempotency-key=",
+                "/payments.commands/",
                 "correlation-id=\(good)",
                 "reply  UpdateOrders  error",
                 "error  UNAUTHORIZED  UpdateOrders  the credentials are not valid for UpdateOrders",

@@ -68,6 +68,8 @@ final class ChildProcess: Sendable {
         }
     }
 
+    var isRunning: Bool { process.isRunning }
+
     /// Signals the process if it still runs: a reaped process's id may belong to another.
     func signal(_ signal: Int32) {
         if process.isRunning { kill(process.processIdentifier, signal) }

@@ -1,0 +1,88 @@
+import Foundation
+import Kafka
+import Testing
+
+/// The broker and the worker process taken away mid-stream (DESIGN.md §5).
+@Suite("Faults: broker and process", .serialized, .timeLimit(.minutes(6)))
+struct BrokerAndProcessFaultTests {
+    @Test("every broker down 20 s mid-stream, then up: the worker stays up, every command answered once, none in the DLQ")
+    func brokerOutage() async throws {
+        try await WorkerHarness.with { harness in
+            let total = 20_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "bk"))
+            try await harness.results.received.wait(forCount: 2_000, "replies before the outage", timeout: .seconds(120))
+            harness.broker.signal(SIGUSR1)
+            try await harness.broker.waitForStandardError(containing: "every broker down")
+            // The outage's length is the case itself.
+            try await Task.sleep(for: .seconds(20))
+            harness.broker.signal(SIGUSR2)
+            let counts = try await FaultCounts.collect(harness, prefix: "bk", total: total, timeout: .seconds(240))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            #expect(harness.worker.isRunning, "the worker never exits because the broker is away")
+        }
+    }
+
+    @Test("the worker killed with SIGKILL 5 times in one stream and restarted each time: nothing lost, nothing applied twice")
+    func killedFiveTimes() async throws {
+        try await WorkerHarness.with { harness in
+            let total = 30_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "kill"))
+            var worker = harness.worker
+            var replacements: [ChildProcess] = []
+            do {
+                for round in 1...5 {
+                    try await harness.results.received.wait(forCount: round * 3_000, "replies before kill \(round)", timeout: .seconds(180))
+                    worker.signal(SIGKILL)
+                    _ = try await worker.waitForExit(timeout: .seconds(10))
+                    worker = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store, group: "payment-worker")
+                    replacements.append(worker)
+                }
+                let counts = try await FaultCounts.collect(harness, prefix: "kill", total: total, timeout: .seconds(240))
+                #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            } catch {
+                for replacement in replacements { replacement.kill9IfRunning() }
+                throw error
+            }
+            for replacement in replacements { await WorkerHarness.stop(replacement) }
+        }
+    }
+
+    @Test("SIGTERM during a broker outage with replies unacknowledged ends within the shutdown timeout, exit 1, no abort")
+    func sigtermDuringBrokerOutage() async throws {
+        try await WorkerHarness.with(extraArguments: ["--shutdown-timeout-seconds", "5"]) { harness in
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: 20_000, prefix: "tb"))
+            try await harness.results.received.wait(forCount: 1_000, "replies before the outage", timeout: .seconds(120))
+            harness.broker.signal(SIGUSR1)
+            try await harness.broker.waitForStandardError(containing: "every broker down")
+            let clock = ContinuousClock()
+            let asked = clock.now
+            harness.worker.signal(SIGTERM)
+            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
+            #expect(clock.now - asked < .seconds(20), "the 5 s timeout, the producer's last second and the consumer's close")
+            #expect(status == 0 || status == 1, "a drain or a timeout, never a signal: \(status)")
+            harness.broker.signal(SIGUSR2)
+        }
+    }
+
+    @Test("SIGTERM while the first join waits out a dead member ends in time, never by an abort")
+    func sigtermBeforeFirstAssignment() async throws {
+        try await WorkerHarness.with(extraArguments: ["--kafka-property", "session.timeout.ms=25000"]) { harness in
+            // The harness's member, killed, stays in the group for its 25 s session; a new
+            // member's first join waits for that, longer than the 10 s a close lets a join finish.
+            harness.worker.signal(SIGKILL)
+            _ = try await harness.worker.waitForExit(timeout: .seconds(10))
+            let late = try ChildProcess(TestBinaries.paymentWorker, [
+                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", harness.store, "--http-port", "0",
+                "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
+            ])
+            try await late.waitForStandardError(containing: "worker started")
+            late.signal(SIGTERM)
+            let clock = ContinuousClock()
+            let asked = clock.now
+            let status = try await late.waitForExit(timeout: .seconds(40))
+            #expect(status == 0 || status == 1, "\(status): \(late.standardError.suffix(2_000))")
+            #expect(clock.now - asked < .seconds(20), "the 10 s a join is let finish, and the leaving")
+            #expect(late.standardError.contains("left the group unclosed"), "the join was still waiting: \(late.standardError.suffix(1_000))")
+        }
+    }
+}
