@@ -46,6 +46,88 @@ struct StoreOutageFaultTests {
     }
 }
 
+extension StoreOutageFaultTests {
+    /// A worker whose SQLite file is on a small disk of the test's own, its half-stream
+    /// answered, then the disk filled and the other half sent: `body` runs once the worker
+    /// has said the store is away. Filling that disk touches nothing else.
+    private func withFullDisk(
+        prefix: String, total: Int, extraArguments: [String] = [],
+        _ body: (WorkerHarness, _ freeSpace: () throws -> Void) async throws -> Void
+    ) async throws {
+        let mount = FileManager.default.temporaryDirectory.appendingPathComponent("full-disk-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        try await Shell.run("mount -t tmpfs -o size=64m tmpfs '\(mount)'")
+        let harness: WorkerHarness
+        do {
+            harness = try await WorkerHarness.start(store: "sqlite:\(mount)/payments.sqlite", extraArguments: extraArguments)
+        } catch {
+            try? await Shell.run("umount -l '\(mount)'")
+            throw error
+        }
+        do {
+            let stream = WorkerHarness.paymentStream(count: total, prefix: prefix)
+            // SQLite on tmpfs answers the first half in moments, before the disk fills.
+            _ = try await harness.producer.sendAll(Array(stream[..<(total / 2)]))
+            try await harness.results.received.wait(forCount: total / 2, "replies before the disk fills", timeout: .seconds(120))
+            // dd stops, failing, when the disk is full: that is the point.
+            try? await Shell.run("dd if=/dev/zero of='\(mount)/filler' bs=1M 2>/dev/null")
+            _ = try await harness.producer.sendAll(Array(stream[(total / 2)...]))
+            try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(60))
+            try await body(harness) { try FileManager.default.removeItem(atPath: "\(mount)/filler") }
+        } catch {
+            await harness.stop()
+            try? await Shell.run("umount -l '\(mount)'")
+            throw error
+        }
+        await harness.stop()
+        try await Shell.run("umount -l '\(mount)'")
+    }
+
+    @Test("SQLite on a full disk mid-stream, then space freed: not ready meanwhile, then every command answered once, none in the DLQ")
+    func sqliteDiskFull() async throws {
+        try await withFullDisk(prefix: "df", total: 20_000) { harness, freeSpace in
+            let port = try await OperationsTests.operationsPort(of: harness.worker)
+            let notReady = try await OperationsTests.eventually("not ready") { () -> String? in
+                let response = try await OperationsTests.get(port: port, path: "/health/ready")
+                return response.status == 503 ? response.body : nil
+            }
+            #expect(notReady.contains("disk is full"), "readiness says why: \(notReady)")
+            try freeSpace()
+            let counts = try await FaultCounts.collect(harness, prefix: "df", total: 20_000, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            #expect(harness.worker.isRunning)
+        }
+    }
+
+    @Test("SIGTERM during a store outage ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
+    func sigtermDuringStoreOutage() async throws {
+        try await withFullDisk(prefix: "ts", total: 10_000, extraArguments: ["--shutdown-timeout-seconds", "5"]) { harness, freeSpace in
+            let clock = ContinuousClock()
+            let asked = clock.now
+            harness.worker.signal(SIGTERM)
+            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
+            #expect(clock.now - asked < .seconds(20))
+            #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
+            try freeSpace()
+            let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store)
+            let counts = try await FaultCounts.collect(harness, prefix: "ts", total: 10_000, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            await WorkerHarness.stop(next)
+        }
+    }
+}
+
+/// A shell command run through the C library's `system` on a thread of its own (see
+/// `OwnPostgres.run` for why not Foundation's Process).
+enum Shell {
+    static func run(_ command: String) async throws {
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: system(command)) }
+        }
+        guard status == 0 else { throw TestSetupError("'\(command)' failed (\(status))") }
+    }
+}
+
 /// What a fault case counts, once every command has been answered or the deadline passed.
 struct FaultCounts: Equatable, CustomStringConvertible {
     var lost: Int
