@@ -83,6 +83,8 @@ public struct KafkaConsumerConfiguration: Sendable {
 
     public var common: KafkaConfiguration
     public var groupID: String
+    /// librdkafka's `group.instance.id`: static membership when set.
+    public var instanceID: String?
     /// Where to start in a partition that has no committed offset.
     public var offsetReset: OffsetReset = .earliest
     /// librdkafka's `partition.assignment.strategy`. Cooperative-sticky by default: members
@@ -119,6 +121,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     func librdkafkaProperties() -> [String: String] {
         var properties = common.baseProperties
         properties["group.id"] = groupID
+        if let instanceID { properties["group.instance.id"] = instanceID }
         properties["auto.offset.reset"] = offsetReset.rawValue
         properties["partition.assignment.strategy"] = assignmentStrategy
         properties["queued.max.messages.kbytes"] = String(prefetchKilobytes)

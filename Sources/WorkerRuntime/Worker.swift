@@ -46,8 +46,10 @@ public struct Worker: Service {
             return
         }
         let inFlight = InFlightWork()
+        var consumerConfiguration = KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID)
+        consumerConfiguration.instanceID = configuration.instanceID
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID),
+            configuration: consumerConfiguration,
             topics: [configuration.topics.commands], logger: logger,
             rebalanceListener: FinishBeforeRevocation(inFlight: inFlight, logger: logger))
         logger.notice("worker started", metadata: [

@@ -28,6 +28,9 @@ public struct WorkerConfiguration: Sendable {
 
     public var kafka: KafkaConfiguration
     public var groupID = "payment-worker"
+    /// Static group membership (`group.instance.id`): a member that comes back with the same
+    /// id within its session timeout gets its partitions back without a rebalance.
+    public var instanceID: String?
     public var topics = Topics()
     public var retry = RetryPolicy()
     public var limits = CommandLimits()
@@ -58,7 +61,9 @@ public struct WorkerConfiguration: Sendable {
 
     /// Checks the Kafka properties with librdkafka, as the worker's clients will use them.
     public func validate() throws {
-        try KafkaConsumerConfiguration(common: kafka, groupID: groupID).validate()
+        var consumer = KafkaConsumerConfiguration(common: kafka, groupID: groupID)
+        consumer.instanceID = instanceID
+        try consumer.validate()
         try KafkaProducerConfiguration(common: kafka).validate()
     }
 

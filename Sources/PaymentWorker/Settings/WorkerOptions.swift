@@ -14,6 +14,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Consumer group (PAYMENT_WORKER_GROUP_ID, default payment-worker).")
     var groupId: String?
 
+    @Option(help: "Static group membership: this worker's stable id, such as its pod name (PAYMENT_WORKER_INSTANCE_ID, default none). A worker restarted with the same id gets its partitions back at once.")
+    var instanceId: String?
+
     @Option(help: "sqlite:PATH or postgres://... (PAYMENT_WORKER_STORE, default sqlite:./data/payments.sqlite).")
     var store: String?
 
@@ -86,6 +89,7 @@ struct WorkerOptions: ParsableArguments {
         }
         set("bootstrap_servers", bootstrapServers)
         set("group_id", groupId)
+        set("instance_id", instanceId)
         set("store", store, secret: true)
         if dev { values["dev"] = true }
         set("accounts_file", accountsFile)

@@ -69,6 +69,7 @@ extension WorkerSettings {
 
         bootstrapServers = string("bootstrap_servers").flatMap { $0.isEmpty ? nil : $0 }
         groupID = string("group_id") ?? groupID
+        instanceID = string("instance_id").flatMap { $0.isEmpty ? nil : $0 }
         store = string("store", secret: true) ?? store
         dev = try bool("dev") ?? dev
         accountsFile = string("accounts_file")

@@ -12,6 +12,7 @@ struct WorkerSettings: Sendable {
 
     var bootstrapServers: String?
     var groupID = runtime.groupID
+    var instanceID: String?
     var store = "sqlite:./data/payments.sqlite"
     var dev = false
     var accountsFile: String?
@@ -40,7 +41,7 @@ struct WorkerSettings: Sendable {
     /// Every setting's name: the JSON file's key, `--name-with-dashes` as a flag, and
     /// `PAYMENT_WORKER_NAME` in the environment.
     static let names = [
-        "bootstrap_servers", "group_id", "store", "dev", "accounts_file", "commands_topic", "results_topic", "errors_topic",
+        "bootstrap_servers", "group_id", "instance_id", "store", "dev", "accounts_file", "commands_topic", "results_topic", "errors_topic",
         "dlq_topic", "kafka_properties", "retry_attempts", "max_message_bytes", "max_lines", "disabled_commands",
         "passthrough", "log_level", "log_format", "http_host", "http_port", "idempotency_retention_seconds",
         "max_batches_in_flight", "shutdown_timeout_seconds", "store_timeout_seconds",
@@ -64,6 +65,7 @@ struct WorkerSettings: Sendable {
             bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "payment-worker",
             properties: kafkaProperties))
         configuration.groupID = groupID
+        configuration.instanceID = instanceID
         configuration.passthrough = passthrough
         configuration.topics = topics
         configuration.retry.attempts = retryAttempts
@@ -84,7 +86,7 @@ struct WorkerSettings: Sendable {
         var properties: [String: String] = [:]
         for (name, value) in kafkaProperties { properties[name] = KafkaConfiguration.isSecret(property: name) ? "<redacted>" : value }
         let object: [String: Any] = [
-            "bootstrap_servers": bootstrapServers ?? NSNull(), "group_id": groupID, "store": store, "dev": dev,
+            "bootstrap_servers": bootstrapServers ?? NSNull(), "group_id": groupID, "instance_id": instanceID ?? NSNull(), "store": store, "dev": dev,
             "accounts_file": accountsFile ?? NSNull(), "commands_topic": topics.commands, "results_topic": topics.results,
             "errors_topic": topics.errors, "dlq_topic": topics.dlq,
             "kafka_properties": properties.keys.sorted().map { "\($0)=\(properties[$0] ?? "")" },
