@@ -215,7 +215,7 @@ struct CommandHandler: Sendable {
     /// Bad input: an error reply and an error event, never a retry.
     private func refuse(_ envelope: CommandEnvelope, name: String, plugin: (any CommandPlugin)?, _ error: DomainError) -> [KafkaProducerMessage] {
         logger.info("command refused", metadata: metadata(envelope, name, error))
-        metrics.commandHandled(name, status: ReplyStatus.error.rawValue)
+        metrics.commandHandled(metricLabel(name), status: ReplyStatus.error.rawValue)
         let reply = plugin?.errorReply(error) ?? .cin7Error(error)
         return [events.reply(to: envelope, command: name, reply: reply, replayed: false),
                 events.errorEvent(for: envelope, command: name, error: error)]
@@ -224,7 +224,7 @@ struct CommandHandler: Sendable {
     /// Poison: a DLQ copy, an error event, and a reply only when the client can match it.
     private func poison(_ envelope: CommandEnvelope, name: String?, _ error: DomainError) -> [KafkaProducerMessage] {
         logger.warning("poison message", metadata: metadata(envelope, name, error))
-        metrics.commandHandled(name ?? "-", status: "poison")
+        metrics.commandHandled(name.map(metricLabel) ?? "-", status: "poison")
         metrics.sentToDLQ(reason: "poison")
         var messages = [events.dlqCopy(of: envelope), events.errorEvent(for: envelope, command: name, error: error)]
         if envelope.isMatchable {
@@ -270,6 +270,12 @@ struct CommandHandler: Sendable {
                 return .failure(StoreError("\(error)", kind: .permanent))
             }
         }
+    }
+
+    /// A command's name as a metric label: only the registered ones, every other `unknown`,
+    /// so that a client cannot make a label per header value it sends.
+    private func metricLabel(_ name: String) -> String {
+        registry.plugin(for: name) != nil ? name : "unknown"
     }
 
     private func metadata(_ envelope: CommandEnvelope, _ name: String?, _ error: DomainError) -> Logger.Metadata {

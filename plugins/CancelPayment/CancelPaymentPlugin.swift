@@ -72,15 +72,13 @@ public struct CancelPaymentPlugin: CommandPlugin {
 
     // MARK: - Reading the request
 
-    /// The body as a JSON object. JSON5 is accepted: the seed's own example has a trailing comma.
+    /// The body as a JSON object, read strictly (RFC 8259, DESIGN.md §3).
     static func object(_ request: CommandRequest) throws(DomainError) -> [String: JSONValue] {
         let parsed: JSONValue
         do {
             parsed = try JSONValue.parse(request.body)
-        } catch let DecodingError.dataCorrupted(context) {
-            throw DomainError(.malformed, "the body is not JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
         } catch {
-            throw DomainError(.malformed, "the body is not JSON")
+            throw DomainError(.malformed, "the body is not JSON (RFC 8259): \(error)")
         }
         guard case .object(let object) = parsed else { throw DomainError(.malformed, "the body is not a JSON object") }
         return object

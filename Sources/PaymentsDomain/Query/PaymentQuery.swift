@@ -41,21 +41,24 @@ public struct PaymentQuery: Sendable, Hashable {
         }
         let whereText = parameters["where"]?.trimmingSpaces ?? ""
         return PaymentQuery(
-            fields: try parseFields(parameters["fields"] ?? ""),
+            fields: try parseFields(parameters["fields"] ?? "", limit: limits.maxFields),
             filter: whereText.isEmpty ? nil : try WhereParser.parse(whereText, limits: limits),
-            orderBy: try parseOrderBy(parameters["orderby"] ?? "")
+            orderBy: try parseOrderBy(parameters["orderby"] ?? "", limit: limits.maxOrderTerms)
         )
     }
 
     /// `PaymentId, Amount, ...`; empty means the 13 Get response fields.
-    public static func parseFields(_ text: String) throws(DomainError) -> [PaymentField] {
+    public static func parseFields(_ text: String, limit: Int = QueryLimits().maxFields) throws(DomainError) -> [PaymentField] {
         guard !text.trimmingSpaces.isEmpty else { return PaymentField.getDefaults }
         var fields: [PaymentField] = []
         var position = 1
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard fields.count < limit else {
+                throw DomainError(.invalidQuery, "fields: more than \(limit) fields at position \(position)")
+            }
             let name = String(item).trimmingSpaces
             guard let field = PaymentField(name: name) else {
-                throw DomainError(.invalidQuery, "fields: unknown field '\(name)' at position \(position)")
+                throw DomainError(.invalidQuery, "fields: unknown field '\(name.quotedPrefix)' at position \(position)")
             }
             fields.append(field)
             position += item.unicodeScalars.count + 1
@@ -64,18 +67,21 @@ public struct PaymentQuery: Sendable, Hashable {
     }
 
     /// `Field [ASC|DESC], ...`; empty means PaymentId ascending.
-    public static func parseOrderBy(_ text: String) throws(DomainError) -> [OrderTerm] {
+    public static func parseOrderBy(_ text: String, limit: Int = QueryLimits().maxOrderTerms) throws(DomainError) -> [OrderTerm] {
         guard !text.trimmingSpaces.isEmpty else { return [] }
         var terms: [OrderTerm] = []
         var position = 1
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard terms.count < limit else {
+                throw DomainError(.invalidQuery, "orderby: more than \(limit) terms at position \(position)")
+            }
             let words = item.split(separator: " ")
             guard let first = words.first, let field = PaymentField(name: first), words.count <= 2 else {
-                throw DomainError(.invalidQuery, "orderby: expected 'Field [ASC|DESC]' at position \(position), found '\(item.trimmingSpaces)'")
+                throw DomainError(.invalidQuery, "orderby: expected 'Field [ASC|DESC]' at position \(position), found '\(item.trimmingSpaces.quotedPrefix)'")
             }
             let direction = words.count == 2 ? words[1].uppercased() : "ASC"
             guard direction == "ASC" || direction == "DESC" else {
-                throw DomainError(.invalidQuery, "orderby: expected ASC or DESC after \(field.rawValue) at position \(position), found '\(words[1])'")
+                throw DomainError(.invalidQuery, "orderby: expected ASC or DESC after \(field.rawValue) at position \(position), found '\(words[1].quotedPrefix)'")
             }
             terms.append(OrderTerm(field: field, descending: direction == "DESC"))
             position += item.unicodeScalars.count + 1
@@ -106,6 +112,12 @@ public struct PaymentQuery: Sendable, Hashable {
 }
 
 extension StringProtocol {
+    /// At most the first 64 characters, marked when cut: an error message never echoes a
+    /// megabyte of input back.
+    var quotedPrefix: String {
+        count <= 64 ? String(self) : String(prefix(64)) + "..."
+    }
+
     /// Without leading and trailing spaces and tabs. Scans the UTF-8 bytes: it runs on every
     /// CSV header column, and a character-wise reversed copy cost more than the whole parse.
     var trimmingSpaces: String {

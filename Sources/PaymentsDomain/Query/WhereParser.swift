@@ -3,11 +3,17 @@ public struct QueryLimits: Sendable, Hashable {
     public var maxWhereLength: Int
     public var maxDepth: Int
     public var maxListItems: Int
+    /// `fields` and `orderby` name at most this many terms: a field more than once in
+    /// `orderby` means nothing, and SQLite refuses long lists with its own text.
+    public var maxFields: Int
+    public var maxOrderTerms: Int
 
-    public init(maxWhereLength: Int = 4_096, maxDepth: Int = 32, maxListItems: Int = 1_000) {
+    public init(maxWhereLength: Int = 4_096, maxDepth: Int = 32, maxListItems: Int = 1_000, maxFields: Int = 64, maxOrderTerms: Int = 32) {
         self.maxWhereLength = maxWhereLength
         self.maxDepth = maxDepth
         self.maxListItems = maxListItems
+        self.maxFields = maxFields
+        self.maxOrderTerms = maxOrderTerms
     }
 }
 

@@ -97,10 +97,10 @@ struct WorkerHarness {
     @discardableResult
     func send(
         _ command: String?, _ body: String, headers: [String: String] = seedCredentials, key: String = "Ref123",
-        correlationId: String = UUID().uuidString
+        correlationId: String = UUID().uuidString, timeout: Duration = .seconds(30)
     ) async throws -> KafkaConsumerMessage {
         try await sendRaw(command, Array(body.utf8), headers: headers, key: key, correlationId: correlationId)
-        return try await reply(to: correlationId)
+        return try await reply(to: correlationId, timeout: timeout)
     }
 
     func sendRaw(_ command: String?, _ body: [UInt8], headers: [String: String] = seedCredentials, key: String = "Ref123",
@@ -111,8 +111,8 @@ struct WorkerHarness {
         try await producer.send(KafkaProducerMessage(topic: "payments.commands", key: Array(key.utf8), value: body, headers: kafkaHeaders))
     }
 
-    func reply(to correlationId: String) async throws -> KafkaConsumerMessage {
-        let replies = try await results.received.wait(for: "the reply to \(correlationId)") { messages in
+    func reply(to correlationId: String, timeout: Duration = .seconds(30)) async throws -> KafkaConsumerMessage {
+        let replies = try await results.received.wait(for: "the reply to \(correlationId)", timeout: timeout) { messages in
             messages.contains { $0.headers.string(named: "correlation-id") == correlationId }
         }
         return try #require(replies.first { $0.headers.string(named: "correlation-id") == correlationId })

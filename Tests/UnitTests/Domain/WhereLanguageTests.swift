@@ -125,4 +125,17 @@ struct WhereLanguageTests {
             #expect(reparsed?.description == tree.description)
         }
     }
+
+    @Test("fields and orderby past their term limits are INVALID_QUERY before any SQL, and no long input is echoed")
+    func termLimits() {
+        #expect(throws: DomainError(.invalidQuery, "orderby: more than 32 terms at position 321")) {
+            try PaymentQuery.parse(urlQuery: "orderby=" + Array(repeating: "PaymentId", count: 10_000).joined(separator: ","))
+        }
+        #expect(throws: DomainError(.invalidQuery, "fields: more than 64 fields at position 641")) {
+            try PaymentQuery.parse(urlQuery: "fields=" + Array(repeating: "PaymentId", count: 100).joined(separator: ","))
+        }
+        #expect(throws: DomainError(.invalidQuery, "orderby: expected 'Field [ASC|DESC]' at position 1, found '\(String(repeating: "x", count: 64))...'")) {
+            try PaymentQuery.parse(urlQuery: "orderby=" + String(repeating: "x", count: 1 << 20))
+        }
+    }
 }

@@ -1,4 +1,4 @@
-import CancelPaymentPlugin
+@testable import CancelPaymentPlugin
 import DeletePaymentsPlugin
 import Foundation
 import GetPaymentsPlugin
@@ -21,7 +21,9 @@ struct PluginTests {
         amount: try! Amount(parsing: "123.50"), date: try! UTCDateTime(parsing: "2013-09-16 1:00:00"),
         transactionAuthorized: true, transactionRef: "ABC123456789")
 
-    static let seedCancel = """
+    /// The seed's request as the seed writes it: with a trailing comma, which RFC 8259 (and
+    /// so DESIGN.md §3) does not allow.
+    static let seedCancelAsWritten = """
         {
         	"token": "B8D7A12E9F91AFADE914B7330AFD08CB",
         	"payment_identifier":{"reference_number":"117"},
@@ -29,6 +31,9 @@ struct PluginTests {
         	"category_identifier":{"name":"Cancellation Because of Mistake"},
         }
         """
+
+    /// The seed's request without its trailing comma.
+    static let seedCancel = seedCancelAsWritten.replacingOccurrences(of: "Mistake\"},\n", with: "Mistake\"}\n")
 
     private func request(_ body: String, headers: [String: String] = ["apiid": "123", "apikey": "12345"]) -> CommandRequest {
         CommandRequest(body: Array(body.utf8), headers: headers)
@@ -108,9 +113,12 @@ struct PluginTests {
         #expect(String(decoding: reply.body, as: UTF8.self) == "LineId,OrderId,OrderRef,Errors\n1,12345,Ref123,\n")
     }
 
-    @Test("CancelPayment: the seed's request, trailing comma and all, and a reply shaped like the seed's")
+    @Test("CancelPayment: the seed's request as strict JSON, and a reply shaped like the seed's; as the seed writes it, MALFORMED at its trailing comma")
     func cancelPayment() throws {
         let plugin = CancelPaymentPlugin()
+        #expect(throws: DomainError(.malformed, "the body is not JSON (RFC 8259): a key in double quotes expected at byte 218")) {
+            try plugin.decode(request(Self.seedCancelAsWritten, headers: [:]), account: Self.account)
+        }
         let seed = request(Self.seedCancel, headers: [:])
         #expect(try plugin.credentials(seed) == .token("B8D7A12E9F91AFADE914B7330AFD08CB"))
         guard case .write(.cancelPayment(let cancel)) = try plugin.decode(seed, account: Self.account) else {
@@ -166,5 +174,35 @@ struct PluginTests {
         let reply = CancelPaymentPlugin().errorReply(error ?? DomainError(.internal, "none"))
         #expect(String(decoding: reply.body, as: UTF8.self).hasSuffix(#","code":"\#(code)"},"data":null}"#))
         #expect(reply.status == "error")
+    }
+
+    @Test("CancelPayment parses strictly: what is not RFC 8259 JSON, and a key given twice, are MALFORMED naming the byte")
+    func strictJSON() throws {
+        let plugin = CancelPaymentPlugin()
+        let loose = [
+            #"{"token":"A","token":"B"}"#: "the key \"token\" is given twice at byte 14",
+            #"{"token":+1}"#: "a value (object, array, string, number, true, false or null) expected at byte 10",
+            #"{'token':'A'}"#: "a key in double quotes expected at byte 2",
+            #"{"token":"A"/*c*/}"#: "',' or '}' expected at byte 13",
+            #"{"token":"A",}"#: "a key in double quotes expected at byte 14",
+            #"{"n":0x10}"#: "',' or '}' expected at byte 7",
+            #"{"n":NaN}"#: "a value (object, array, string, number, true, false or null) expected at byte 6",
+            #"{"n":.5}"#: "a value (object, array, string, number, true, false or null) expected at byte 6",
+            #"{"n":01}"#: "a number with a leading zero at byte 7",
+            #"{"s":"\x"}"#: "an unknown escape '\\x' at byte 8",
+            #"{"s":"\ud800"}"#: "a high surrogate without its low surrogate at byte 13",
+            "{\"s\":\"a\u{01}b\"}": "a control character inside a string (escape it) at byte 8",
+            String(repeating: "[", count: 100): "nesting deeper than 64 levels at byte 65",
+            #"{"token":"A"} {}"#: "text after the JSON value at byte 15",
+            "": "the body ends where a value was expected at byte 1",
+        ]
+        for (body, fault) in loose {
+            #expect(throws: DomainError(.malformed, "the body is not JSON (RFC 8259): \(fault)"), "\(body.prefix(40))") {
+                try plugin.credentials(request(body, headers: [:]))
+            }
+        }
+        #expect(try JSONValue.parse(Array(#" {"a":[1,-0.50,2e3,"\u00e9\ud83d\ude00\n",true,false,null],"b":{}} "#.utf8))
+            == .object(["a": .array([.number("1"), .number("-0.5"), .number("2000"), .string("é😀\n"), .bool(true), .bool(false), .null]),
+                        "b": .object([:])]))
     }
 }

@@ -3,8 +3,7 @@ import Kafka
 import Testing
 
 /// The broker and the worker process taken away mid-stream (DESIGN.md §5).
-@Suite("Faults: broker and process", .serialized, .timeLimit(.minutes(6)))
-struct BrokerAndProcessFaultTests {
+extension FaultTests {
     @Test("every broker down 20 s mid-stream, then up: the worker stays up, every command answered once, none in the DLQ")
     func brokerOutage() async throws {
         try await WorkerHarness.with { harness in
