@@ -9,12 +9,14 @@ struct WorkerEndToEndTests {
         OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef
         Ref123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789
         """
+    /// The seed's cancel request without the trailing comma the seed ends its object with,
+    /// which strict JSON (DESIGN.md §3) refuses.
     static let seedCancel = """
         {
         	"token": "B8D7A12E9F91AFADE914B7330AFD08CB",
         	"payment_identifier":{"reference_number":"Ref456"},
         	"type_identifier":{"name":"Payment Cancellation"},
-        	"category_identifier":{"name":"Cancellation Because of Mistake"},
+        	"category_identifier":{"name":"Cancellation Because of Mistake"}
         }
         """
 
