@@ -66,6 +66,16 @@ public final class KafkaDevBroker: Sendable {
         }
     }
 
+    /// Answers the next produce request with `OUT_OF_ORDER_SEQUENCE_NUMBER`, as a persistent
+    /// broker restarted under an idempotent producer may: librdkafka then declares that
+    /// producer failed for good. For drills of what a service does about it.
+    public func breakNextProduceSequence() throws {
+        try withCluster { cluster in
+            var errors = [RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER]
+            rd_kafka_mock_push_request_errors_array(cluster, 0 /* Produce */, errors.count, &errors)
+        }
+    }
+
     /// Stops every broker. Later calls on this broker throw; stopping twice does nothing.
     public func stop() async {
         guard let stopped = cluster.withLock({ cluster in

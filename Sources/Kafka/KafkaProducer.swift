@@ -148,6 +148,16 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// The error that made this producer unusable, if librdkafka raised one (an idempotent
+    /// producer whose sequence numbers no longer match the broker's, say): it can send nothing
+    /// more, and must be replaced.
+    public var fatalError: KafkaError? {
+        var text = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(client.handle, &text, text.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(code: .client, message: "fatal: \(String(nulTerminated: text))", librdkafkaCode: code.rawValue, isFatal: true)
+    }
+
     /// The id of the cluster this producer writes to.
     public func clusterID(timeout: Duration = .seconds(10)) async throws -> String {
         try await client.runBlocking { handle in try RDKafkaClient.clusterID(handle: handle, timeout: timeout) }

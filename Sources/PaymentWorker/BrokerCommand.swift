@@ -11,7 +11,8 @@ struct BrokerCommand: AsyncParsableCommand {
         abstract: "Run a dev Kafka broker (librdkafka's mock cluster) on loopback.",
         discussion: """
             The first line on standard output is the bootstrap address. For outage drills, SIGUSR1 takes every \
-            broker down (connections drop, new ones are refused) and SIGUSR2 brings them back.
+            broker down (connections drop, new ones are refused), SIGUSR2 brings them back, and SIGHUP answers \
+            the next produce request with OUT_OF_ORDER_SEQUENCE_NUMBER (an idempotent producer's fatal error).
             """
     )
 
@@ -61,7 +62,7 @@ final class OutageDrillSignals {
     private let sources: [any DispatchSourceSignal]
 
     init(broker: KafkaDevBroker, logger: Logger) {
-        sources = [(SIGUSR1, false), (SIGUSR2, true)].map { signalNumber, up in
+        var sources = [(SIGUSR1, false), (SIGUSR2, true)].map { signalNumber, up in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
@@ -77,6 +78,19 @@ final class OutageDrillSignals {
             source.resume()
             return source
         }
+        signal(SIGHUP, SIG_IGN)
+        let sequence = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        sequence.setEventHandler {
+            do {
+                try broker.breakNextProduceSequence()
+                logger.notice("the next produce request will fail with OUT_OF_ORDER_SEQUENCE_NUMBER (SIGHUP)")
+            } catch {
+                logger.error("outage drill failed", metadata: ["error": "\(error)"])
+            }
+        }
+        sequence.resume()
+        sources.append(sequence)
+        self.sources = sources
     }
 
     func cancel() {

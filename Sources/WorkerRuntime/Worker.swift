@@ -30,8 +30,10 @@ public struct Worker: Service {
     }
 
     public func run() async throws {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(common: configuration.kafka), logger: logger)
+        let producers = try ProducerSlot(logger: logger) { [configuration, logger] in
+            try KafkaProducer(configuration: KafkaProducerConfiguration(common: configuration.kafka), logger: logger)
+        }
+        let producer = producers.current.producer
         let topics = configuration.topics
         do {
             try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq])
@@ -63,7 +65,7 @@ public struct Worker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await purgeIdempotencyRecords() }
-                group.addTask { await watch(consumer: consumer, producer: producer, outage: outage, inFlight: inFlight) }
+                group.addTask { await watch(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
                 group.addTask { await outage.run() }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
                 for await batch in consumer.batches {
@@ -71,7 +73,7 @@ public struct Worker: Service {
                     for message in batch { partitions[message.topicPartition, default: []].append(message) }
                     for (partition, messages) in partitions {
                         lanes[partition] = submit(messages, of: partition, after: lanes[partition], handler: handler,
-                                                  consumer: consumer, producer: producer, inFlight: inFlight)
+                                                  consumer: consumer, producers: producers, inFlight: inFlight)
                     }
                     await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
                 }
@@ -95,7 +97,7 @@ public struct Worker: Service {
         }
         health.set(.consumer, passing: false)
         await consumer.close()
-        await producer.close(timeout: inFlight.isAbandoned ? .seconds(1) : configuration.shutdownTimeout)
+        await producers.close(timeout: inFlight.isAbandoned ? .seconds(1) : configuration.shutdownTimeout)
         try await store.close()
         if inFlight.isAbandoned {
             throw WorkerShutdownError(timeout: configuration.shutdownTimeout)
@@ -114,6 +116,8 @@ public struct Worker: Service {
     struct Published: Sendable {
         let messages: [KafkaProducerMessage]
         let deliveries: PendingDeliveries
+        /// The producer they were handed to (see `ProducerSlot`).
+        let generation: Int
     }
 
     /// Two stages per batch. The first (handle, enqueuing what to publish after each store
@@ -123,7 +127,7 @@ public struct Worker: Service {
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
     private func submit(
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        handler: CommandHandler, consumer: KafkaConsumer, producer: KafkaProducer, inFlight: InFlightWork
+        handler: CommandHandler, consumer: KafkaConsumer, producers: ProducerSlot, inFlight: InFlightWork
     ) -> PartitionLane {
         let batch = inFlight.begin(partition, from: messages.first?.offset ?? -1)
         let arrived = ContinuousClock.now
@@ -134,7 +138,7 @@ public struct Worker: Service {
             var producerClosed = false
             let complete = await handler.handle(messages) { outgoing in
                 guard !producerClosed else { return }
-                if let part = await enqueue(outgoing, producer: producer, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
+                if let part = await enqueue(outgoing, producers: producers, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
             }
             return producerClosed || !complete ? nil : published
         }
@@ -145,7 +149,7 @@ public struct Worker: Service {
                 inFlight.stage(batch, "awaiting the broker's acknowledgements")
                 acknowledged = true
                 for part in published where acknowledged {
-                    acknowledged = await confirm(part, of: messages, handler: handler, producer: producer, inFlight: inFlight)
+                    acknowledged = await confirm(part, of: messages, handler: handler, producers: producers, inFlight: inFlight)
                 }
             }
             inFlight.stage(batch, "waiting for the batch before it to be done")
@@ -203,14 +207,18 @@ public struct Worker: Service {
     }
 
     /// Enqueues until librdkafka takes the messages; nil if the producer closed first.
-    private func enqueue(_ messages: [KafkaProducerMessage], producer: KafkaProducer, inFlight: InFlightWork) async -> Published? {
+    private func enqueue(_ messages: [KafkaProducerMessage], producers: ProducerSlot, inFlight: InFlightWork) async -> Published? {
         var attempt = 1
         while !inFlight.isAbandoned {
+            let current = producers.current
             do {
-                return Published(messages: messages, deliveries: try await producer.enqueueAll(messages))
+                return Published(messages: messages, deliveries: try await current.producer.enqueueAll(messages),
+                                 generation: current.generation)
             } catch let error as KafkaError where error.code == .closed {
-                return nil
+                // Closed because it was replaced: the new one takes them.
+                guard producers.isReplaced(current.generation) else { return nil }
             } catch {
+                if producers.replaceIfFatal(current.generation) { continue }
                 logger.error("publishing failed, trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 metrics.retried("publish")
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
@@ -225,7 +233,7 @@ public struct Worker: Service {
     /// uncommitted and is handled again from the record). What Kafka refuses for good (a
     /// message too large, say) is never tried again: see `refused`.
     private func confirm(
-        _ published: Published, of commands: [KafkaConsumerMessage], handler: CommandHandler, producer: KafkaProducer,
+        _ published: Published, of commands: [KafkaConsumerMessage], handler: CommandHandler, producers: ProducerSlot,
         inFlight: InFlightWork
     ) async -> Bool {
         var attempt = 1
@@ -233,10 +241,12 @@ public struct Worker: Service {
         while !inFlight.isAbandoned {
             var again: [KafkaProducerMessage] = []
             var failure: (any Error)?
-            for (message, result) in zip(pending.messages, await pending.deliveries.results()) {
+            let results = await pending.deliveries.results()
+            let replaced = producers.replaceIfFatal(pending.generation)
+            for (message, result) in zip(pending.messages, results) {
                 guard case .failure(let error) = result else { continue }
                 let kafkaError = error as? KafkaError
-                if kafkaError?.code == .closed { return false }
+                if kafkaError?.code == .closed, !replaced { return false }
                 if let kafkaError, kafkaError.isPermanentForMessage {
                     again += refused(message, kafkaError, commands: commands, clusterID: handler.clusterID)
                 } else {
@@ -251,7 +261,7 @@ public struct Worker: Service {
                 try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
                 attempt += 1
             }
-            guard let next = await enqueue(again, producer: producer, inFlight: inFlight) else { return false }
+            guard let next = await enqueue(again, producers: producers, inFlight: inFlight) else { return false }
             pending = next
         }
         return false
@@ -303,7 +313,7 @@ public struct Worker: Service {
         }
     }
 
-    private func watch(consumer: KafkaConsumer, producer: KafkaProducer, outage: StoreOutage, inFlight: InFlightWork) async {
+    private func watch(consumer: KafkaConsumer, producers: ProducerSlot, outage: StoreOutage, inFlight: InFlightWork) async {
         var reported: Set<KafkaTopicPartition> = []
         while !Task.isCancelled {
             let interval = configuration.healthCheckInterval
@@ -319,7 +329,7 @@ public struct Worker: Service {
                 }
             }
             let brokerAnswers = await Self.answers(within: interval) {
-                try await producer.prepare(topics: [configuration.topics.results], timeout: interval)
+                try await producers.current.producer.prepare(topics: [configuration.topics.results], timeout: interval)
             }
             health.set(.broker, passing: brokerAnswers)
             checkLiveness(inFlight: inFlight, outage: outage, brokerAnswers: brokerAnswers)

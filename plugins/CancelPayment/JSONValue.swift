@@ -1,7 +1,7 @@
 import Foundation
 
 /// A parsed JSON value.
-enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case string(String)
     /// A number as written (an integer) or as a decimal reads it, never through a binary float.
     case number(String)
@@ -13,7 +13,7 @@ enum JSONValue: Sendable, Equatable {
     /// Strict RFC 8259 (DESIGN.md §3): no comments, single quotes, trailing commas, `NaN`,
     /// leading `+` or `.`, hex; a key given twice in one object is refused, so that two
     /// parsers in one pipeline can never read different values from the same body.
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = StrictJSONParser(bytes: bytes)
         return try parser.document()
     }
@@ -33,11 +33,11 @@ enum JSONValue: Sendable, Equatable {
 }
 
 /// What is wrong with a body that is not strict JSON, and where (a 1-based byte offset).
-struct JSONSyntaxError: Error, CustomStringConvertible {
-    let reason: String
-    let offset: Int
+public struct JSONSyntaxError: Error, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
 
-    var description: String { "\(reason) at byte \(offset)" }
+    public var description: String { "\(reason) at byte \(offset)" }
 }
 
 /// A recursive-descent reader of RFC 8259, linear in the input, nesting at most `maxDepth`

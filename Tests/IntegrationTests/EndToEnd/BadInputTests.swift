@@ -49,3 +49,46 @@ struct BadInputTests {
         }
     }
 }
+
+extension BadInputTests {
+    @Test("16 MB bodies of the worst shapes (CSV quotes, nested JSON brackets) are answered, each with its error, in seconds")
+    func sixteenMegabytes() async throws {
+        try await WorkerHarness.with { harness in
+            let big = try KafkaProducer(configuration: KafkaProducerConfiguration(common: KafkaConfiguration(
+                bootstrapServers: [harness.bootstrap], clientID: "big", properties: ["message.max.bytes": "20000000"])), logger: .quiet("test.big"))
+            let shapes: [(command: String, body: [UInt8], code: String)] = [
+                ("UpdatePayments", Array(repeating: UInt8(ascii: "\""), count: 16_000_000), "MALFORMED"),
+                ("CancelPayment", Array(repeating: UInt8(ascii: "["), count: 16_000_000), "MALFORMED"),
+            ]
+            for (index, shape) in shapes.enumerated() {
+                var headers = [KafkaHeader(name: "command", string: shape.command), KafkaHeader(name: "correlation-id", string: "big-\(index)")]
+                if shape.command != "CancelPayment" { headers += [KafkaHeader(name: "apiid", string: "123"), KafkaHeader(name: "apikey", string: "12345")] }
+                try await big.send(KafkaProducerMessage(topic: "payments.commands", key: Array("Ref123".utf8), value: shape.body, headers: headers))
+                // A deadline for the answer, not a timing: the reader must not be quadratic.
+                let reply = try await harness.reply(to: "big-\(index)", timeout: .seconds(60))
+                #expect(reply.status == "error" && reply.body.contains("\"\(shape.code)\""), "\(shape.command): \(reply.body.prefix(300))")
+            }
+
+            // A 1.1 MB cell, and a 1.1 MB correlation-id beside an idempotency key to match by.
+            let cell = "OrderRef,PaymentImportedRef,Amount,Comments\nRef123,CELL-1,1,\(String(repeating: "c", count: 1_100_000))\n"
+            try await big.send(KafkaProducerMessage(topic: "payments.commands", key: Array("Ref123".utf8), value: Array(cell.utf8), headers: [
+                KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
+                KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "big-cell"),
+            ]))
+            let cellReply = try await harness.reply(to: "big-cell", timeout: .seconds(60))
+            #expect(cellReply.status == "partial" && cellReply.body.count < 1_000 && cellReply.body.contains("4096"), "\(cellReply.body.prefix(300))")
+            try await big.send(KafkaProducerMessage(topic: "payments.commands", key: Array("Ref123".utf8), value: Array("fields=PaymentId".utf8), headers: [
+                KafkaHeader(name: "command", string: "GetPayments"), KafkaHeader(name: "apiid", string: "123"),
+                KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "idempotency-key", string: "huge-header"),
+                KafkaHeader(name: "correlation-id", string: String(repeating: "h", count: 1_100_000)),
+            ]))
+            let byKey = try await harness.results.received.wait(for: "the reply", timeout: .seconds(60)) {
+                $0.contains { $0.headers.string(named: "source") != nil && $0.body.contains("the headers are") }
+            }
+            let headerReply = try #require(byKey.first { $0.body.contains("the headers are") })
+            #expect(headerReply.status == "error" && headerReply.body.contains("\"MALFORMED\""))
+            #expect(headerReply.headers.string(named: "correlation-id") == nil)
+            await big.close()
+        }
+    }
+}

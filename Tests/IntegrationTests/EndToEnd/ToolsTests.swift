@@ -101,3 +101,22 @@ struct ToolsTests {
         ["send", "--command", command, "--apiid", "123", "--apikey", "12345", "--bootstrap-servers", harness.bootstrap] + more
     }
 }
+
+extension ToolsTests {
+    @Test("a 100 000-line import (the default line limit) sent through send is answered in full")
+    func hundredThousandLines() async throws {
+        try await WorkerHarness.with { harness in
+            var csv = "OrderRef,PaymentImportedRef,Amount\n"
+            for line in 1...100_000 { csv += "Ref123,HUNDRED-\(line),1.25\n" }
+            let file = harness.folder.appendingPathComponent("hundred.csv")
+            try FileManager.default.createDirectory(at: harness.folder, withIntermediateDirectories: true)
+            try Data(csv.utf8).write(to: file)
+            let send = try ChildProcess(TestBinaries.paymentWorker, Self.send(harness, "UpdatePayments", file.path))
+            #expect(try await send.waitForExit(timeout: .seconds(240)) == 0, "\(send.standardError.suffix(500))")
+            let rows = send.standardOutput.split(separator: "\n")
+            #expect(rows.count == 100_001, "a header and every line")
+            #expect(rows.last?.hasPrefix("100000,") == true && rows.last?.hasSuffix(",") == true)
+            #expect(send.standardError.contains("100000 lines in"), "\(send.standardError.suffix(300))")
+        }
+    }
+}

@@ -21,6 +21,19 @@ extension FaultTests {
         }
     }
 
+    @Test("the idempotent producer failed for good (OUT_OF_ORDER_SEQUENCE_NUMBER) mid-stream: it is replaced, every command answered once")
+    func fatalProducer() async throws {
+        try await WorkerHarness.with { harness in
+            let total = 20_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "fp"))
+            try await harness.results.received.wait(forCount: 2_000, "replies before the fault", timeout: .seconds(120))
+            harness.broker.signal(SIGHUP)
+            try await harness.worker.waitForStandardError(containing: "the producer failed for good; replaced it", timeout: .seconds(60))
+            let counts = try await FaultCounts.collect(harness, prefix: "fp", total: total, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+        }
+    }
+
     @Test("the worker killed with SIGKILL 5 times in one stream and restarted each time: nothing lost, nothing applied twice")
     func killedFiveTimes() async throws {
         try await WorkerHarness.with { harness in
