@@ -138,7 +138,9 @@ public final class KafkaConsumer: Sendable {
                 defer { rd_kafka_message_destroy(polled) }
                 let status = polled.pointee.err
                 if status == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    held.append(KafkaConsumerMessage(UnsafePointer(polled)))
+                    let message = KafkaConsumerMessage(UnsafePointer(polled))
+                    pauses.polled(message.topicPartition, offset: message.offset)
+                    held.append(message)
                 } else if status != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                     let error = KafkaError(code: .consume, responseError: status)
                     client.logger.warning("consume error", metadata: ["error": "\(error)"])

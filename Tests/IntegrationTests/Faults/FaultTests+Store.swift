@@ -145,12 +145,22 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     /// then reads the store's payments through the worker.
     static func collect(_ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration) async throws -> FaultCounts {
         // Polled, not checked on every reply: 20 000 replies made that quadratic.
-        let replies = try await OperationsTests.eventually("a reply to every command", timeout: timeout) { () -> [KafkaConsumerMessage]? in
-            let messages = harness.results.received.items
-            let answered = Set(messages.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("\(prefix)-") })
-            if answered.count == total { return messages }
-            try await Task.sleep(for: .milliseconds(400))
-            return nil
+        let answered = { () -> Set<String> in
+            Set(harness.results.received.items.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("\(prefix)-") })
+        }
+        let replies: [KafkaConsumerMessage]
+        do {
+            replies = try await OperationsTests.eventually("a reply to every command", timeout: timeout) { () -> [KafkaConsumerMessage]? in
+                if answered().count == total { return harness.results.received.items }
+                try await Task.sleep(for: .milliseconds(400))
+                return nil
+            }
+        } catch {
+            // What a failure needs to be understood: how many, which, and what the worker said.
+            let seen = answered()
+            let missing = (0..<total).map { "\(prefix)-\($0)" }.filter { !seen.contains($0) }
+            Issue.record("\(missing.count) unanswered, the first \(missing.prefix(5)); the worker's last log: \(harness.worker.standardError.suffix(4_000))")
+            throw error
         }
         let errorReplies = replies.filter { $0.headers.string(named: "correlation-id")?.hasPrefix("\(prefix)-") == true && $0.status == "error" }
         // After an outage the worker may still be answering redelivered commands (from their
