@@ -8,6 +8,7 @@ packages=(
   kcat                        # an outside Kafka client, used by the tests
   libsqlite3-dev sqlite3      # the embedded store
   postgresql                  # the server the PostgreSQL tests start on loopback
+  e2fsprogs                   # mkfs.ext4 and chattr, for the read-only-file fault test
 )
 
 missing=()

@@ -4,18 +4,27 @@ import Testing
 
 /// The broker and the worker process taken away mid-stream (DESIGN.md §5).
 extension FaultTests {
+    /// Sends `total` single-line commands, lets 2 000 be answered, runs `fault`, then counts.
+    private func stream(
+        prefix: String, total: Int = 20_000, in harness: WorkerHarness, timeout: Duration = .seconds(240),
+        fault: () async throws -> Void
+    ) async throws -> FaultCounts {
+        _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: prefix))
+        try await harness.results.received.wait(forCount: 2_000, "replies before the fault", timeout: .seconds(120))
+        try await fault()
+        return try await FaultCounts.collect(harness, prefix: prefix, total: total, timeout: timeout)
+    }
+
     @Test("every broker down 20 s mid-stream, then up: the worker stays up, every command answered once, none in the DLQ")
     func brokerOutage() async throws {
         try await WorkerHarness.with { harness in
-            let total = 20_000
-            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "bk"))
-            try await harness.results.received.wait(forCount: 2_000, "replies before the outage", timeout: .seconds(120))
-            harness.broker.signal(SIGUSR1)
-            try await harness.broker.waitForStandardError(containing: "every broker down")
-            // The outage's length is the case itself.
-            try await Task.sleep(for: .seconds(20))
-            harness.broker.signal(SIGUSR2)
-            let counts = try await FaultCounts.collect(harness, prefix: "bk", total: total, timeout: .seconds(240))
+            let counts = try await stream(prefix: "bk", in: harness) {
+                harness.broker.signal(SIGUSR1)
+                try await harness.broker.waitForStandardError(containing: "every broker down")
+                // The outage's length is the case itself.
+                try await Task.sleep(for: .seconds(20))
+                harness.broker.signal(SIGUSR2)
+            }
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
             #expect(harness.worker.isRunning, "the worker never exits because the broker is away")
         }
@@ -24,12 +33,10 @@ extension FaultTests {
     @Test("the idempotent producer failed for good (OUT_OF_ORDER_SEQUENCE_NUMBER) mid-stream: it is replaced, every command answered once")
     func fatalProducer() async throws {
         try await WorkerHarness.with { harness in
-            let total = 20_000
-            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "fp"))
-            try await harness.results.received.wait(forCount: 2_000, "replies before the fault", timeout: .seconds(120))
-            harness.broker.signal(SIGHUP)
-            try await harness.worker.waitForStandardError(containing: "the producer failed for good; replaced it", timeout: .seconds(60))
-            let counts = try await FaultCounts.collect(harness, prefix: "fp", total: total, timeout: .seconds(180))
+            let counts = try await stream(prefix: "fp", in: harness) {
+                harness.broker.signal(SIGHUP)
+                try await harness.worker.waitForStandardError(containing: "the producer failed for good; replaced it", timeout: .seconds(60))
+            }
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
         }
     }

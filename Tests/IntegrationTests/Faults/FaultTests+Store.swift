@@ -51,53 +51,84 @@ extension FaultTests {
 }
 
 extension FaultTests {
-    /// A worker whose SQLite file is on a small disk of the test's own, its half-stream
-    /// answered, then the disk filled and the other half sent: `body` runs once the worker
-    /// has said the store is away. Filling that disk touches nothing else.
-    private func withFullDisk(
-        prefix: String, total: Int, extraArguments: [String] = [],
-        _ body: (WorkerHarness, _ freeSpace: () throws -> Void) async throws -> Void
+    /// A disk of the test's own for the SQLite file: a 64 MiB tmpfs, or an ext4 image of that
+    /// size on a loop device (ext4 has the immutable flag, which stops even root's writes).
+    /// Breaking it touches nothing else.
+    enum OwnDisk {
+        case tmpfs, ext4
+    }
+
+    /// A worker whose SQLite file is on `disk`, its half-stream answered, then `breakStore`
+    /// run on the mount point and the other half sent: `body` runs once the worker has said
+    /// the store is away, and gets the mount point to mend.
+    private func withBrokenStore(
+        on disk: OwnDisk, prefix: String, total: Int, extraArguments: [String] = [],
+        breakStore: (String) async throws -> Void, _ body: (WorkerHarness, _ mount: String) async throws -> Void
     ) async throws {
-        let mount = FileManager.default.temporaryDirectory.appendingPathComponent("full-disk-\(UUID().uuidString)").path
+        let mount = FileManager.default.temporaryDirectory.appendingPathComponent("own-disk-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        try await Shell.run("mount -t tmpfs -o size=64m tmpfs '\(mount)'")
+        switch disk {
+        case .tmpfs: try await Shell.run("mount -t tmpfs -o size=64m tmpfs '\(mount)'")
+        case .ext4: try await Shell.run("truncate -s 64M '\(mount).img' && mkfs.ext4 -q '\(mount).img' && mount -o loop '\(mount).img' '\(mount)'")
+        }
+        let unmount = { try? await Shell.run("umount -l '\(mount)'; rm -f '\(mount).img'") }
         let harness: WorkerHarness
         do {
             harness = try await WorkerHarness.start(store: "sqlite:\(mount)/payments.sqlite", extraArguments: extraArguments)
         } catch {
-            try? await Shell.run("umount -l '\(mount)'")
+            await unmount()
             throw error
         }
         do {
             let stream = WorkerHarness.paymentStream(count: total, prefix: prefix)
-            // SQLite on tmpfs answers the first half in moments, before the disk fills.
+            // SQLite on a small local disk answers the first half in moments.
             _ = try await harness.producer.sendAll(Array(stream[..<(total / 2)]))
-            try await harness.results.received.wait(forCount: total / 2, "replies before the disk fills", timeout: .seconds(120))
-            // dd stops, failing, when the disk is full: that is the point.
-            try? await Shell.run("dd if=/dev/zero of='\(mount)/filler' bs=1M 2>/dev/null")
+            try await harness.results.received.wait(forCount: total / 2, "replies before the store breaks", timeout: .seconds(120))
+            try await breakStore(mount)
             _ = try await harness.producer.sendAll(Array(stream[(total / 2)...]))
             try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(60))
-            try await body(harness) { try FileManager.default.removeItem(atPath: "\(mount)/filler") }
+            try await body(harness, mount)
         } catch {
             await harness.stop()
-            try? await Shell.run("umount -l '\(mount)'")
+            await unmount()
             throw error
         }
         await harness.stop()
-        try await Shell.run("umount -l '\(mount)'")
+        await unmount()
+    }
+
+    /// Fills the disk: dd stops, failing, when it is full, which is the point.
+    private func fill(_ mount: String) async throws {
+        try? await Shell.run("dd if=/dev/zero of='\(mount)/filler' bs=1M 2>/dev/null")
     }
 
     @Test("SQLite on a full disk mid-stream, then space freed: not ready meanwhile, then every command answered once, none in the DLQ")
     func sqliteDiskFull() async throws {
-        try await withFullDisk(prefix: "df", total: 20_000) { harness, freeSpace in
+        try await withBrokenStore(on: .tmpfs, prefix: "df", total: 20_000, breakStore: fill) { harness, mount in
             let port = try await OperationsTests.operationsPort(of: harness.worker)
             let notReady = try await OperationsTests.eventually("not ready") { () -> String? in
                 let response = try await OperationsTests.get(port: port, path: "/health/ready")
                 return response.status == 503 ? response.body : nil
             }
             #expect(notReady.contains("disk is full"), "readiness says why: \(notReady)")
-            try freeSpace()
+            try FileManager.default.removeItem(atPath: "\(mount)/filler")
             let counts = try await FaultCounts.collect(harness, prefix: "df", total: 20_000, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            #expect(harness.worker.isRunning)
+        }
+    }
+
+    @Test("the SQLite file made read-only mid-stream (immutable on ext4), then writable: not ready meanwhile, then every command answered once")
+    func sqliteReadOnly() async throws {
+        try await withBrokenStore(on: .ext4, prefix: "ro", total: 10_000, breakStore: { mount in
+            try await Shell.run("chattr +i '\(mount)/payments.sqlite' '\(mount)/payments.sqlite-wal'")
+        }) { harness, mount in
+            let port = try await OperationsTests.operationsPort(of: harness.worker)
+            _ = try await OperationsTests.eventually("not ready") {
+                try await OperationsTests.get(port: port, path: "/health/ready").status == 503 ? true : nil
+            }
+            try await Shell.run("chattr -i '\(mount)/payments.sqlite' '\(mount)/payments.sqlite-wal'")
+            let counts = try await FaultCounts.collect(harness, prefix: "ro", total: 10_000, timeout: .seconds(180))
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
             #expect(harness.worker.isRunning)
         }
@@ -105,14 +136,15 @@ extension FaultTests {
 
     @Test("SIGTERM during a store outage ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
     func sigtermDuringStoreOutage() async throws {
-        try await withFullDisk(prefix: "ts", total: 10_000, extraArguments: ["--shutdown-timeout-seconds", "5"]) { harness, freeSpace in
+        try await withBrokenStore(on: .tmpfs, prefix: "ts", total: 10_000, extraArguments: ["--shutdown-timeout-seconds", "5"],
+                                  breakStore: fill) { harness, mount in
             let clock = ContinuousClock()
             let asked = clock.now
             harness.worker.signal(SIGTERM)
             let status = try await harness.worker.waitForExit(timeout: .seconds(30))
             #expect(clock.now - asked < .seconds(20))
             #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
-            try freeSpace()
+            try FileManager.default.removeItem(atPath: "\(mount)/filler")
             let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store)
             let counts = try await FaultCounts.collect(harness, prefix: "ts", total: 10_000, timeout: .seconds(180))
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
