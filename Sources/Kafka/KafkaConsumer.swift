@@ -152,7 +152,12 @@ public final class KafkaConsumer: Sendable {
             if coordinator.generation != generation {
                 held.removeAll { !coordinator.isAssigned($0.topicPartition) }
             }
-            guard !held.isEmpty else { continue }
+            guard !held.isEmpty else {
+                // Nothing waits for room (a revocation may have taken all that did): no backlog.
+                fullSince = nil
+                setBacklog(false, pauses: pauses, client: client)
+                continue
+            }
             switch buffer.push(held, waitingAtMost: .milliseconds(100)) {
             case .accepted:
                 held = []

@@ -262,6 +262,51 @@ struct KafkaLayerTests {
         await broker.stop()
     }
 
+    @Test("a consumer that loses its partitions while its hand-off is full fetches again once they come back")
+    func backlogAcrossLostAssignment() async throws {
+        let broker = try KafkaDevBroker()
+        try broker.createTopic("lost", partitions: 1)
+        let producer = try makeProducer(broker)
+        _ = try await sendAll(producer, (0..<300).map { KafkaProducerMessage(topic: "lost", partition: 0, value: Array("m-\($0)".utf8)) })
+        var configuration = KafkaConsumerConfiguration(
+            common: KafkaConfiguration(bootstrapServers: [broker.bootstrapServers], clientID: "lost"), groupID: "lost-owner")
+        configuration.heartbeatInterval = .milliseconds(100)
+        configuration.sessionTimeout = .seconds(6)
+        configuration.maxBatchSize = 50
+        configuration.maxBufferedMessages = 50
+        let rebalances = Recorder<RebalanceEvent>()
+        let consumer = try KafkaConsumer(configuration: configuration, topics: ["lost"], logger: .quiet("test.lost"),
+                                         rebalanceListener: RecordingListener(events: rebalances))
+        _ = try await rebalances.wait(for: "the assignment", timeout: .seconds(30)) { $0.currentAssignment.count == 1 }
+        var batches = consumer.batches.makeAsyncIterator()
+        _ = await batches.next()
+        // Taking no more for 2 s: the hand-off is full for longer than the second after which
+        // fetching pauses. The wait is the condition itself.
+        try await Task.sleep(for: .seconds(2))
+        try broker.takeDown(broker: 1)
+        _ = try await rebalances.wait(for: "the assignment lost", timeout: .seconds(30)) { events in
+            events.contains { if case .revoked(_, lost: true) = $0 { true } else { false } }
+        }
+        try broker.bringUp(broker: 1)
+        _ = try await rebalances.wait(for: "the partition back", timeout: .seconds(60)) { $0.currentAssignment.count == 1 }
+        _ = try await sendAll(producer, [KafkaProducerMessage(topic: "lost", partition: 0, value: Array("after".utf8))])
+        let reader = Task { () -> Bool in
+            while let batch = await batches.next() {
+                if batch.contains(where: { $0.valueString == "after" }) { return true }
+            }
+            return false
+        }
+        let deadline = Task {
+            try? await Task.sleep(for: .seconds(60))
+            reader.cancel()
+        }
+        #expect(await reader.value, "the message sent after the partition came back arrives")
+        deadline.cancel()
+        await consumer.close()
+        await producer.close()
+        await broker.stop()
+    }
+
     @Test("holding and releasing fetching many times, with messages queued, neither skips nor repeats one")
     func holdAndRelease() async throws {
         let broker = try KafkaDevBroker()
