@@ -19,7 +19,9 @@ struct CommandHandler: Sendable {
     /// The Kafka cluster's id, the first part of a default idempotency key (DESIGN.md §3).
     var clusterID = ""
 
-    private var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
+    /// What the worker publishes, built for this configuration: the worker's own follow-ups
+    /// (a refused reply's error event and DLQ copy) use it too.
+    var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
 
     private struct Write {
         let command: StoreCommand

@@ -248,7 +248,7 @@ public struct Worker: Service {
                 let kafkaError = error as? KafkaError
                 if kafkaError?.code == .closed, !replaced { return false }
                 if let kafkaError, kafkaError.isPermanentForMessage {
-                    again += refused(message, kafkaError, commands: commands, clusterID: handler.clusterID)
+                    again += refused(message, kafkaError, commands: commands, handler: handler)
                 } else {
                     again.append(message)
                     failure = error
@@ -272,7 +272,7 @@ public struct Worker: Service {
     /// event (`TOO_LARGE` when the reply was too large) and its DLQ copy are what is published
     /// instead. An error event or DLQ copy refused in turn is only logged.
     private func refused(
-        _ message: KafkaProducerMessage, _ error: KafkaError, commands: [KafkaConsumerMessage], clusterID: String
+        _ message: KafkaProducerMessage, _ error: KafkaError, commands: [KafkaConsumerMessage], handler: CommandHandler
     ) -> [KafkaProducerMessage] {
         let source = message.headers.string(named: "source") ?? "-"
         logger.error("Kafka refused a message for good; the partition moves on", metadata: [
@@ -282,9 +282,9 @@ public struct Worker: Service {
         guard message.topic == configuration.topics.results,
               let offset = source.split(separator: "/").last.flatMap({ Int64($0) }),
               let command = commands.first(where: { $0.offset == offset }) else { return [] }
-        let envelope = CommandEnvelope(command, clusterID: clusterID)
+        let envelope = CommandEnvelope(command, clusterID: handler.clusterID)
         let code: DomainError.Code = error.isMessageTooLarge ? .tooLarge : .internal
-        let events = OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes)
+        let events = handler.events
         metrics.sentToDLQ(reason: "reply_refused")
         return [
             events.errorEvent(for: envelope, command: envelope.command, error: DomainError(
