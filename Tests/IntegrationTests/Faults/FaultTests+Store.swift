@@ -1,5 +1,7 @@
 import Foundation
 import Kafka
+import PaymentStores
+import PaymentsDomain
 import Testing
 
 /// The fault suite (DESIGN.md §5): the store, the broker and the worker process taken away
@@ -175,7 +177,9 @@ struct FaultCounts: Equatable, CustomStringConvertible {
 
     /// Waits for a reply to each of the `total` commands of `WorkerHarness.paymentStream(prefix:)`,
     /// then reads the store's payments through the worker.
-    static func collect(_ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration) async throws -> FaultCounts {
+    static func collect(
+        _ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration, readingStoreDirectly: Bool = false
+    ) async throws -> FaultCounts {
         // Polled, not checked on every reply: 20 000 replies made that quadratic.
         let answered = { () -> Set<String> in
             Set(harness.results.received.items.compactMap { $0.headers.string(named: "correlation-id") }.filter { $0.hasPrefix("\(prefix)-") })
@@ -195,6 +199,15 @@ struct FaultCounts: Equatable, CustomStringConvertible {
             throw error
         }
         let errorReplies = replies.filter { $0.headers.string(named: "correlation-id")?.hasPrefix("\(prefix)-") == true && $0.status == "error" }
+        let query = "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'"
+        if readingStoreDirectly, harness.store.hasPrefix("sqlite:") {
+            let store = try SQLitePaymentStore(path: String(harness.store.dropFirst("sqlite:".count)))
+            let refs = try await store.payments(account: "123", matching: PaymentQuery.parse(urlQuery: query)).compactMap(\.importedRef)
+            try await store.close()
+            return FaultCounts(
+                lost: total - Set(refs).count, appliedTwice: refs.count - Set(refs).count,
+                inDLQ: harness.dlq.received.items.count, errorReplies: errorReplies.count)
+        }
         // After an outage the worker may still be answering redelivered commands (from their
         // records) on this query's partition: the query waits behind them.
         let refs = try await harness.send("GetPayments", "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'",
