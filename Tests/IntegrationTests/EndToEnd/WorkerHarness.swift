@@ -112,17 +112,15 @@ struct WorkerHarness {
     }
 
     func reply(to correlationId: String, timeout: Duration = .seconds(30)) async throws -> KafkaConsumerMessage {
-        let replies = try await results.received.wait(for: "the reply to \(correlationId)", timeout: timeout) { messages in
-            messages.contains { $0.headers.string(named: "correlation-id") == correlationId }
+        try await results.received.first("the reply to \(correlationId)", timeout: timeout) {
+            $0.headers.string(named: "correlation-id") == correlationId
         }
-        return try #require(replies.first { $0.headers.string(named: "correlation-id") == correlationId })
     }
 
     func errorEvent(for correlationId: String) async throws -> [String: Any] {
-        let events = try await errors.received.wait(for: "the error event of \(correlationId)") { messages in
-            messages.contains { $0.valueString?.contains("\"correlation_id\":\"\(correlationId)\"") == true }
+        let event = try await errors.received.first("the error event of \(correlationId)") {
+            $0.valueString?.contains("\"correlation_id\":\"\(correlationId)\"") == true
         }
-        let event = try #require(events.first { $0.valueString?.contains("\"correlation_id\":\"\(correlationId)\"") == true })
         return try #require(try JSONSerialization.jsonObject(with: Data(event.value ?? [])) as? [String: Any])
     }
 

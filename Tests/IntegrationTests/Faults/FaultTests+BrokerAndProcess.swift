@@ -7,20 +7,18 @@ extension FaultTests {
     /// Sends `total` single-line commands, lets 2 000 be answered, runs `fault`, then counts.
     private func stream(
         prefix: String, total: Int = 20_000, in harness: WorkerHarness, timeout: Duration = .seconds(240),
-        readingStoreDirectly: Bool = false, fault: () async throws -> Void
+        fault: () async throws -> Void
     ) async throws -> FaultCounts {
         _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: prefix))
         try await harness.results.received.wait(forCount: 2_000, "replies before the fault", timeout: .seconds(120))
         try await fault()
-        return try await FaultCounts.collect(harness, prefix: prefix, total: total, timeout: timeout, readingStoreDirectly: readingStoreDirectly)
+        return try await FaultCounts.collect(harness, prefix: prefix, total: total, timeout: timeout)
     }
 
     @Test("every broker down 20 s mid-stream, then up: the worker stays up, every command answered once, none in the DLQ")
     func brokerOutage() async throws {
         try await WorkerHarness.with { harness in
-            // Counted from the store itself, not through a query sent after the outage: a
-            // command sent after a broker outage is sometimes not answered (an open bug of #12).
-            let counts = try await stream(prefix: "bk", in: harness, readingStoreDirectly: true) {
+            let counts = try await stream(prefix: "bk", in: harness) {
                 harness.broker.signal(SIGUSR1)
                 try await harness.broker.waitForStandardError(containing: "every broker down")
                 // The outage's length is the case itself.

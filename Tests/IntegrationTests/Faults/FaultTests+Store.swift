@@ -178,7 +178,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     /// Waits for a reply to each of the `total` commands of `WorkerHarness.paymentStream(prefix:)`,
     /// then reads the store's payments through the worker.
     static func collect(
-        _ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration, readingStoreDirectly: Bool = false
+        _ harness: WorkerHarness, prefix: String, total: Int, timeout: Duration
     ) async throws -> FaultCounts {
         // Polled, not checked on every reply: 20 000 replies made that quadratic.
         let answered = { () -> Set<String> in
@@ -199,20 +199,17 @@ struct FaultCounts: Equatable, CustomStringConvertible {
             throw error
         }
         let errorReplies = replies.filter { $0.headers.string(named: "correlation-id")?.hasPrefix("\(prefix)-") == true && $0.status == "error" }
-        let query = "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'"
-        if readingStoreDirectly, harness.store.hasPrefix("sqlite:") {
-            let store = try SQLitePaymentStore(path: String(harness.store.dropFirst("sqlite:".count)))
-            let refs = try await store.payments(account: "123", matching: PaymentQuery.parse(urlQuery: query)).compactMap(\.importedRef)
-            try await store.close()
-            return FaultCounts(
-                lost: total - Set(refs).count, appliedTwice: refs.count - Set(refs).count,
-                inDLQ: harness.dlq.received.items.count, errorReplies: errorReplies.count)
-        }
         // After an outage the worker may still be answering redelivered commands (from their
         // records) on this query's partition: the query waits behind them.
-        let refs = try await harness.send("GetPayments", "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'",
-                                          timeout: .seconds(180))
-            .body.split(separator: "\n").dropFirst().map(String.init)
+        let reply: KafkaConsumerMessage
+        do {
+            reply = try await harness.send(
+                "GetPayments", "fields=PaymentImportedRef&where=PaymentImportedRef%20LIKE%20'\(prefix.uppercased())-%25'", timeout: .seconds(180))
+        } catch {
+            Issue.record("no reply to the query that counts the payments; the worker's last log: \(harness.worker.standardError.suffix(4_000))")
+            throw error
+        }
+        let refs = reply.body.split(separator: "\n").dropFirst().map(String.init)
         return FaultCounts(
             lost: total - Set(refs).count, appliedTwice: refs.count - Set(refs).count,
             inDLQ: harness.dlq.received.items.count, errorReplies: errorReplies.count)

@@ -12,8 +12,23 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
 final class Recorder<Element: Sendable>: Sendable {
     private struct Waiter {
         let id: UInt64
-        let condition: @Sendable ([Element]) -> Bool
+        let condition: Condition
         let continuation: CheckedContinuation<[Element], any Error>
+    }
+
+    /// A condition on everything collected, or on one item: the second is checked only
+    /// against items not seen yet, so waiting for one reply among 20 000 costs an append
+    /// one check, not 20 000 (which once left a test seconds behind its consumer).
+    private enum Condition {
+        case all(@Sendable ([Element]) -> Bool)
+        case any(@Sendable (Element) -> Bool)
+
+        func holds(for items: [Element], newFrom start: Int) -> Bool {
+            switch self {
+            case .all(let condition): condition(items)
+            case .any(let matches): items[start...].contains(where: matches)
+            }
+        }
     }
 
     private struct State {
@@ -34,7 +49,7 @@ final class Recorder<Element: Sendable>: Sendable {
             let snapshot = state.items
             var satisfied: [Waiter] = []
             state.waiters.removeAll { waiter in
-                guard waiter.condition(snapshot) else { return false }
+                guard waiter.condition.holds(for: snapshot, newFrom: snapshot.count - 1) else { return false }
                 satisfied.append(waiter)
                 return true
             }
@@ -51,9 +66,25 @@ final class Recorder<Element: Sendable>: Sendable {
         timeout: Duration = .seconds(30),
         until condition: @escaping @Sendable ([Element]) -> Bool
     ) async throws -> [Element] {
+        try await wait(for: description, timeout: timeout, .all(condition))
+    }
+
+    /// Returns the first item that `matches`, once one is collected; throws `DeadlineExceeded`
+    /// if none is within `timeout`.
+    func first(
+        _ description: String, timeout: Duration = .seconds(30), where matches: @escaping @Sendable (Element) -> Bool
+    ) async throws -> Element {
+        let items = try await wait(for: description, timeout: timeout, .any(matches))
+        guard let item = items.first(where: matches) else {
+            throw DeadlineExceeded(waitingFor: description, timeout: timeout)
+        }
+        return item
+    }
+
+    private func wait(for description: String, timeout: Duration, _ condition: Condition) async throws -> [Element] {
         try await withCheckedThrowingContinuation { continuation in
             let id: UInt64? = state.withLock { state in
-                if condition(state.items) { return nil }
+                if condition.holds(for: state.items, newFrom: 0) { return nil }
                 state.nextID += 1
                 state.waiters.append(Waiter(id: state.nextID, condition: condition, continuation: continuation))
                 return state.nextID
