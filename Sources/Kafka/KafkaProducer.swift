@@ -7,7 +7,7 @@ import Synchronization
 /// `send` hands the message to librdkafka (which does not block) and suspends until the
 /// delivery report arrives; many sends may be in flight at once. Idempotent by default.
 public final class KafkaProducer: Sendable {
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let tracker: DeliveryTracker
     private let pollThread: KafkaPollThread
     private let control = PollLoopControl()
