@@ -3,10 +3,18 @@ import GRDB
 import GRDBSQLite
 import PaymentsDomain
 
-/// The embedded store: one SQLite file in WAL mode through GRDB. One writer at a time, so
-/// every batch is serialised; readers run beside it.
+/// The embedded store: one SQLite file in WAL mode through GRDB, on one connection that
+/// holds the file's lock exclusively, so every call is serialised.
+///
+/// Exclusive locking keeps WAL's index in heap memory instead of a memory-mapped `-shm`
+/// file: a fault under that mapping (the file cut short, made immutable, its disk gone) is
+/// a SIGBUS that kills the process, where a fault on the database or WAL file is an error
+/// the worker waits out as an outage. The price is that a read (GetPayments) waits for the
+/// write before it, and that one process at a time opens a SQLite store: a second worker on
+/// the same file stops at start-up, the database being locked (PostgreSQL is the store for
+/// several workers).
 public final class SQLitePaymentStore: PaymentStore {
-    private let pool: DatabasePool
+    private let database: DatabaseQueue
 
     public init(path: String) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -14,13 +22,16 @@ public final class SQLitePaymentStore: PaymentStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
+            // Exclusive before WAL is first used: then SQLite never maps a `-shm` file.
+            _ = try String.fetchOne(db, sql: "PRAGMA locking_mode = EXCLUSIVE")
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             // WAL makes NORMAL durable against a crash of the process; only power loss can
             // drop the last transactions, which the broker then redelivers.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try SQLiteSchema.migrator.migrate(pool)
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try SQLiteSchema.migrator.migrate(database)
         } catch {
             throw Self.storeError(error)
         }
@@ -28,7 +39,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
-            return try await pool.write { db in
+            return try await database.write { db in
                 try Self.outcomes(of: commands, in: db)
             }
         } catch {
@@ -38,7 +49,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
         do {
-            return try await pool.read { db in
+            return try await database.read { db in
                 let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
                 return try Self.fetchPayments(db, bound.sql, bound.values)
             }
@@ -49,7 +60,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord? {
         do {
-            return try await pool.read { db in try Self.fetchRecord(db, account: account, key: key) }
+            return try await database.read { db in try Self.fetchRecord(db, account: account, key: key) }
         } catch {
             throw Self.storeError(error)
         }
@@ -57,7 +68,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func purgeIdempotencyRecords(createdBefore epochSeconds: Int64) async throws -> Int {
         do {
-            return try await pool.write { db in
+            return try await database.write { db in
                 try db.execute(sql: "DELETE FROM idempotency_records WHERE created_at < ?", arguments: [epochSeconds])
                 return db.changesCount
             }
@@ -68,7 +79,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func provision(order: Order, account: String) async throws {
         do {
-            try await pool.write { db in
+            try await database.write { db in
                 try db.execute(
                     sql: "INSERT INTO orders (id, account_id, order_ref) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     arguments: [order.id, account, order.ref])
@@ -82,7 +93,7 @@ public final class SQLitePaymentStore: PaymentStore {
     /// read-only file fails it as it fails the commands.
     public func ping() async throws {
         do {
-            try await pool.write { db in
+            try await database.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
                 try db.execute(sql: "PRAGMA user_version = \(version)")
             }
@@ -92,7 +103,7 @@ public final class SQLitePaymentStore: PaymentStore {
     }
 
     public func close() async throws {
-        try pool.close()
+        try database.close()
     }
 
     // MARK: - One command

@@ -71,6 +71,31 @@ struct LifecycleTests {
         }
     }
 
+    @Test("the SQLite store keeps WAL's index in memory, never in a mapped -shm file, whose fault would be a SIGBUS")
+    func noMappedSharedMemoryFile() async throws {
+        try await WorkerHarness.with { harness in
+            let reply = try await harness.send("UpdatePayments", "OrderRef,PaymentImportedRef,Amount\nRef123,SHM-1,1\n")
+            #expect(reply.status == "ok")
+            let path = String(harness.store.dropFirst("sqlite:".count))
+            #expect(FileManager.default.fileExists(atPath: "\(path)-wal"), "in WAL mode")
+            #expect(!FileManager.default.fileExists(atPath: "\(path)-shm"), "no -shm file to map")
+        }
+    }
+
+    @Test("a second worker on a SQLite store in use stops at start-up naming the store, and never joins the group")
+    func sqliteStoreInUse() async throws {
+        try await WorkerHarness.with { harness in
+            let second = try ChildProcess(TestBinaries.paymentWorker, [
+                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", harness.store, "--http-port", "0",
+            ])
+            #expect(try await second.waitForExit(timeout: .seconds(30)) == 1)
+            #expect(second.standardError.contains("the store \(harness.store)") && second.standardError.contains("locked"),
+                    "\(second.standardError)")
+            #expect(!second.standardError.contains("partitions assigned"))
+            #expect(try await harness.send("GetPayments", "fields=PaymentId").status == "ok", "the first worker goes on")
+        }
+    }
+
     @Test("a second worker whose operations port is taken exits at once with one line naming the port, and never joins the group")
     func portInUse() async throws {
         try await WorkerHarness.with { harness in

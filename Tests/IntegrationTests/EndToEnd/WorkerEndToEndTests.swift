@@ -92,6 +92,8 @@ struct WorkerEndToEndTests {
             let correlationId = UUID().uuidString
             let first = try await harness.send("UpdatePayments", Self.seedInsert, correlationId: correlationId)
             #expect(first.headers.string(named: "replayed") == "false")
+            // One process at a time opens a SQLite store.
+            await WorkerHarness.stop(harness.worker)
             let second = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store, group: "second-group")
             do {
                 let replies = try await harness.results.received.wait(for: "a second reply") { messages in
