@@ -72,6 +72,41 @@ extension FaultTests {
         }
     }
 
+    @Test("SIGTERM in the middle of a rebalance ends within the shutdown timeout, and the other member answers every command once")
+    func sigtermDuringRebalance() async throws {
+        // Two workers share a store: PostgreSQL (one process at a time opens a SQLite file).
+        let database = try await TestPostgres.createDatabase()
+        let harness = try await WorkerHarness.start(store: database.url, extraArguments: ["--shutdown-timeout-seconds", "5"])
+        var other: ChildProcess?
+        do {
+            let total = 10_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "rb"))
+            try await harness.results.received.wait(forCount: 1_000, "replies before the rebalance", timeout: .seconds(120))
+            other = try ChildProcess(TestBinaries.paymentWorker, [
+                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", database.url, "--http-port", "0",
+                "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
+            ])
+            // The first member is giving partitions up, with batches in flight, when asked to stop.
+            try await harness.worker.waitForStandardError(containing: "partitions revoked", timeout: .seconds(60))
+            let clock = ContinuousClock()
+            let asked = clock.now
+            harness.worker.signal(SIGTERM)
+            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
+            #expect(clock.now - asked < .seconds(20), "the 5 s timeout and the leaving")
+            #expect(status == 0 || status == 1, "a drain or a timeout, never a signal: \(status)")
+            let counts = try await FaultCounts.collect(harness, prefix: "rb", total: total, timeout: .seconds(240))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+        } catch {
+            if let other { await WorkerHarness.stop(other) }
+            await harness.stop()
+            await TestPostgres.dropDatabase(database.name)
+            throw error
+        }
+        if let other { await WorkerHarness.stop(other) }
+        await harness.stop()
+        await TestPostgres.dropDatabase(database.name)
+    }
+
     @Test("SIGTERM while the first join waits out a dead member ends in time, never by an abort")
     func sigtermBeforeFirstAssignment() async throws {
         try await WorkerHarness.with(extraArguments: ["--kafka-property", "session.timeout.ms=25000"]) { harness in
