@@ -50,6 +50,37 @@ extension FaultTests {
         await harness.stop()
         await server.stop()
     }
+
+    @Test("SIGTERM while PostgreSQL is down ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
+    func sigtermDuringPostgresOutage() async throws {
+        let server = try await OwnPostgres.start()
+        let harness = try await WorkerHarness.start(
+            store: server.url, extraArguments: ["--store-timeout-seconds", "5", "--shutdown-timeout-seconds", "5"])
+        do {
+            let total = 10_000
+            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "tp"))
+            try await harness.results.received.wait(forCount: 1_000, "replies before the outage", timeout: .seconds(120))
+            try await server.down()
+            try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(30))
+            let clock = ContinuousClock()
+            let asked = clock.now
+            harness.worker.signal(SIGTERM)
+            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
+            #expect(clock.now - asked < .seconds(20))
+            #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
+            try await server.up()
+            let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: server.url)
+            let counts = try await FaultCounts.collect(harness, prefix: "tp", total: total, timeout: .seconds(180))
+            #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
+            await WorkerHarness.stop(next)
+        } catch {
+            await harness.stop()
+            await server.stop()
+            throw error
+        }
+        await harness.stop()
+        await server.stop()
+    }
 }
 
 extension FaultTests {
