@@ -9,7 +9,8 @@ struct ConfigCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate the settings (file, environment, flags) and print the effective ones, secrets redacted.")
+            abstract: "Validate the settings (file, environment, flags) and print the effective ones, secrets redacted.",
+            discussion: WorkerOptions.settingsHelp)
 
         @OptionGroup var options: WorkerOptions
 

@@ -19,7 +19,8 @@ import WorkerRuntime
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the worker. With no bootstrap servers it starts a dev broker in-process and runs in dev mode.")
+        abstract: "Run the worker. With no bootstrap servers it starts a dev broker in-process and runs in dev mode.",
+        discussion: WorkerOptions.settingsHelp)
 
     @OptionGroup var options: WorkerOptions
 
@@ -41,7 +42,7 @@ struct RunCommand: AsyncParsableCommand {
         var services: [any Service] = []
         var bootstrap = settings.bootstrapServers
         var devMode = settings.dev
-        let topics = settings.topics
+        let topics = settings.runtime.topics
         if bootstrap == nil {
             let broker = try KafkaDevBroker(brokerCount: 1, logger: logger)
             for topic in [topics.commands, topics.results, topics.errors, topics.dlq] {

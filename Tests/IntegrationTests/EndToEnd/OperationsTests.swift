@@ -85,6 +85,37 @@ struct OperationsTests {
         #expect(!check.standardOutput.contains("s3cret"))
     }
 
+    @Test("every setting is one declaration: what config check shows is a file key that reads back the same, an environment variable and a flag in the help")
+    func settingsDeclaredOnce() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("payment-worker-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let flags = ["config", "check", "--dev", "--group-id", "g", "--instance-id", "i-1", "--kafka-property", "client.rack=r1",
+                     "--disable-command", "GetPayments", "--http-port", "9999", "--liveness-window-seconds", "61", "--log-format=json"]
+        let first = try ChildProcess(TestBinaries.paymentWorker, flags)
+        #expect(try await first.waitForExit() == 0, "\(first.standardError)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])
+        #expect(shown["dev"] as? Bool == true && shown["http_port"] as? Int == 9999 && shown["liveness_window_seconds"] as? Int == 61)
+        #expect(shown["disabled_commands"] as? [String] == ["GetPayments"] && shown["log_format"] as? String == "json")
+
+        // What config check prints is a settings file that gives the same settings.
+        let file = folder.appendingPathComponent("worker.json")
+        try Data(first.standardOutput.utf8).write(to: file)
+        let second = try ChildProcess(TestBinaries.paymentWorker, ["config", "check", "--config", file.path])
+        #expect(try await second.waitForExit() == 0, "\(second.standardError)")
+        #expect(second.standardOutput == first.standardOutput)
+
+        let help = try ChildProcess(TestBinaries.paymentWorker, ["run", "--help"])
+        _ = try await help.waitForExit()
+        let helpText = help.standardOutput.replacingOccurrences(of: "\n", with: " ")
+        for name in shown.keys {
+            #expect(helpText.contains("PAYMENT_WORKER_\(name.uppercased())"), "\(name) has its environment variable in the help")
+        }
+        for flag in ["--bootstrap-servers", "--store", "--kafka-property", "--disable-command", "--store-timeout-seconds"] {
+            #expect(helpText.contains(flag), "\(flag) is in the help")
+        }
+    }
+
     @Test("the settings file shipped for docker compose passes config check")
     func shippedSettings() async throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
