@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end worker benchmark on the dev broker, release build: bulk (200 commands of 1000
-# lines), single-line commands (100 000 by default) against a passthrough worker in the same
-# run, and the worker's peak memory; on SQLite, then the bulk and single-line runs again on a
-# throwaway PostgreSQL server. Usage: ops/bench-worker.sh [SINGLE_COMMANDS]
+# lines), single-line commands (100 000 by default), and the same single-line stream through
+# `payment-bench passthrough` (a consume-and-reply loop on the same Kafka layer, no parsing,
+# no store: the baseline). For each: throughput, the measured process's CPU time a command
+# and a line (utime + stime from /proc/PID/stat over the measured span) and its peak RSS
+# (VmHWM), as medians of RUNS rounds (default 3) taken in turn; then bulk and single-line on
+# a throwaway PostgreSQL server. Usage: [RUNS=n] ops/bench-worker.sh [SINGLE_COMMANDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +15,8 @@ swift build -c release --product payment-bench
 pw=.build/release/payment-worker
 bench=.build/release/payment-bench
 single=${1:-100000}
+runs=${RUNS:-3}
+ticks=$(getconf CLK_TCK)
 work=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench.XXXXXX")
 pids=()
 pg_dir=
@@ -22,10 +27,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One run of a worker on a fresh broker and a fresh store (SQLite file, or a new database on
-# $pg_url when set): prints the benchmark's line and the peak memory.
+# CPU time a process has used so far, in clock ticks (utime + stime; the fields after the
+# parenthesised name, which may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
+# One run on a fresh broker and a fresh store (SQLite file, or a new database on $pg_url when
+# set): `worker` runs payment-worker, `passthrough` the baseline. Prints the benchmark's lines
+# and appends "label commands/s lines/s cpu-us/command cpu-us/line peak-MiB" to the summary.
 measure() {
-  local label=$1 commands=$2 lines=$3; shift 3
+  local label=$1 commands=$2 lines=$3 process=$4
   "$pw" broker --partitions 4 >"$work/broker.out" 2>/dev/null &
   local broker=$!; pids+=("$broker")
   until [ -s "$work/broker.out" ]; do sleep 0.1; done
@@ -33,44 +43,64 @@ measure() {
   rm -f "$work"/*.sqlite*
   local store="sqlite:$work/$label.sqlite"
   if [ -n "${pg_url:-}" ]; then
-    psql -q "$pg_url" -c "CREATE DATABASE bench_${label//-/_}" >/dev/null
+    psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_${label//-/_}" -c "CREATE DATABASE bench_${label//-/_}" >/dev/null
     store="${pg_url/\/postgres\?//bench_${label//-/_}?}"
   fi
-  "$pw" run --bootstrap-servers "$address" --dev --store "$store" "$@" 2>"$work/$label.err" &
-  local worker=$!; pids+=("$worker")
-  # The clock starts with the worker in its group.
+  if [ "$process" = passthrough ]; then
+    "$bench" passthrough --bootstrap-servers "$address" 2>"$work/$label.err" &
+  else
+    "$pw" run --bootstrap-servers "$address" --dev --store "$store" 2>"$work/$label.err" &
+  fi
+  local measured=$!; pids+=("$measured")
+  # The clock starts with the process in its group.
   until grep -q "partitions assigned" "$work/$label.err"; do sleep 0.1; done
+  local before; before=$(cpu_ticks "$measured")
   "$bench" worker --bootstrap-servers "$address" --commands "$commands" --lines "$lines" --label "$label" | tee "$work/$label.result"
-  echo "$label: worker peak memory $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$worker/status)"
-  kill -TERM "$worker"; wait "$worker" || true
+  local after; after=$(cpu_ticks "$measured")
+  local peak; peak=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$measured/status")
+  local rate; rate=$(grep -o '= [0-9]* commands/s, [0-9]* lines/s' "$work/$label.result" | grep -o '[0-9]*' | tr '\n' ' ')
+  awk -v label="$label" -v rate="$rate" -v cpu="$((after - before))" -v ticks="$ticks" -v commands="$commands" \
+      -v lines="$((commands * lines))" -v peak="$peak" 'BEGIN {
+    split(rate, r, " "); seconds = cpu / ticks
+    printf "%s: %s CPU %.2f s = %.1f us a command, %.2f us a line; peak RSS %d MiB\n", label, (label ~ /passthrough/ ? "passthrough" : "worker"), seconds, 1e6 * seconds / commands, 1e6 * seconds / lines, peak
+    printf "%s %s %s %.1f %.2f %d\n", label, r[1], r[2], 1e6 * seconds / commands, 1e6 * seconds / lines, peak >> "'"$work/summary"'" }'
+  kill -TERM "$measured"; wait "$measured" || true
   kill -TERM "$broker"; wait "$broker" || true
   rm -f "$work/broker.out"
 }
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
-measure bulk 200 1000
-measure passthrough "$single" 1 --passthrough
-measure single "$single" 1
-# The single-line target is a ratio to the passthrough run of the same invocation.
-rate() { grep -o '= [0-9]* commands/s' "$work/$1.result" | grep -o '[0-9]*'; }
-awk -v single="$(rate single)" -v passthrough="$(rate passthrough)" \
-  'BEGIN { printf "single: %.2fx the passthrough run (target 0.9x)\n", single / passthrough }'
+# The median of each column over the rounds, per label.
+medians() {
+  for label in "$@"; do
+    awk -v label="$label" '$1 == label' "$work/summary" | awk -v label="$label" '
+      { for (c = 2; c <= 6; c++) v[c, NR] = $c; n = NR }
+      END {
+        for (c = 2; c <= 6; c++) { for (i = 1; i <= n; i++) a[i] = v[c, i]; asort(a); m[c] = a[int((n + 1) / 2)]; delete a }
+        printf "| %s | %d | %.0f | %.0f | %.1f | %.2f | %d |\n", label, n, m[2], m[3], m[4], m[5], m[6] }'
+  done
+}
 
-# What SQLite alone takes for the rows of both runs on this machine (README, "Ceilings"):
-# single-line needs the passthrough's CPU a command plus at least SQLite's own time, and
-# the one SQLite writer thread cannot go faster than SQLite's time a command either.
-"$bench" sqlite-floor --folder "$work" | tee "$work/floor.result"
-floor() { grep "sqlite-floor $1, $2" "$work/floor.result" | grep -o "[0-9.]* us a $3" | grep -o "^[0-9.]*"; }
-busy=$(grep -o "busy [0-9]*" "$work/passthrough.result" | grep -o "[0-9]*")
-awk -v passthrough="$(rate passthrough)" -v busy="$busy" -v cores="$(nproc)" \
-    -v inserts="$(floor single "inserts only" command)" -v lookups="$(floor single "inserts and" command)" \
-    -v bulk="$(floor bulk "inserts only" line)" '
-  function ceiling(store) { cpu = 1 / (busy / 100 + passthrough * store / 1e6 / cores); one = 1e6 / store / passthrough; return cpu < one ? cpu : one }
-  BEGIN {
-    printf "ceiling: passthrough used %.1f us of CPU a command (%d%% of %d cores); with SQLite alone taking %.1f us (inserts only) to %.1f us (with the lookups) more, single-line reaches at most %.2fx to %.2fx of it (target 0.9x)\n", 1e6 * cores * busy / 100 / passthrough, busy, cores, inserts, lookups, ceiling(inserts), ceiling(lookups)
-    printf "ceiling: SQLite alone writes the bulk run rows at %.0f lines/s on its one writer (target 200000)\n", 1e6 / bulk }'
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+for round in $(seq "$runs"); do
+  echo "round $round of $runs"
+  measure bulk 200 1000 worker
+  measure passthrough "$single" 1 passthrough
+  measure single "$single" 1 worker
+done
+# What SQLite alone takes for exactly these rows on this machine: the floor under the
+# worker's time a command and a line (README, Benchmarks).
+"$bench" sqlite-floor --folder "$work"
 
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench-pg.XXXXXX")
 pg_url=$(ops/postgres.sh start "$pg_dir" | tail -n 1)
-measure pg-bulk 200 1000
-measure pg-single "$single" 1
+for round in $(seq "$runs"); do
+  echo "round $round of $runs (PostgreSQL)"
+  measure pg-bulk 200 1000 worker
+  measure pg-single "$single" 1 worker
+done
+
+echo
+echo "medians of $runs rounds ($(nproc) cores):"
+echo "| run | rounds | commands/s | lines/s | CPU us a command | CPU us a line | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|"
+medians bulk passthrough single pg-bulk pg-single

@@ -52,14 +52,6 @@ struct CommandHandler: Sendable {
         _ messages: [KafkaConsumerMessage],
         publish emit: ([KafkaProducerMessage]) async -> Void
     ) async -> Bool {
-        if configuration.passthrough {
-            let empty = StoredReply(status: ReplyStatus.ok.rawValue, contentType: "text/csv", body: [])
-            await emit(messages.map { message in
-                let envelope = CommandEnvelope(message, clusterID: clusterID)
-                return events.reply(to: envelope, command: envelope.command ?? "", reply: empty, replayed: false)
-            })
-            return true
-        }
         var outgoing: [KafkaProducerMessage] = []
         var writes = PendingWrites()
         for message in messages {

@@ -44,9 +44,6 @@ public struct WorkerConfiguration: Sendable {
     /// Batches handled but not yet acknowledged, across partitions, before the worker stops
     /// taking more: bounds memory, and how much is handled again after a crash.
     public var maxBatchesInFlight = 16
-    /// Benchmark baseline: answer every command `ok` with an empty body, without reading it or
-    /// touching the store. Consuming, publishing and committing are as usual.
-    public var passthrough = false
     public var idempotencyRetention: Duration = .seconds(7 * 24 * 3600)
     /// Every store call answers within this, or counts as the store being unavailable.
     public var storeCallTimeout: Duration = .seconds(20)
