@@ -88,7 +88,7 @@ for round in $(seq "$runs"); do
   measure single "$single" 1 worker
 done
 # What SQLite alone takes for exactly these rows on this machine: the floor under the
-# worker's time a command and a line (README, Benchmarks).
+# worker's time a command and a line (docs/benchmarks.md).
 "$bench" sqlite-floor --folder "$work"
 
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/payment-worker-bench-pg.XXXXXX")

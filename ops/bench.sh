@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds in release mode and prints the benchmark figures the README quotes: CSV reading
+# Builds in release mode and prints the benchmark figures docs/benchmarks.md quotes: CSV reading
 # (ours against CSV.swift), bulk upsert (SQLite and PostgreSQL stores against a bare GRDB
 # loop) and single-line commands through the SQLite store. Starts a throwaway PostgreSQL
 # server on loopback for the PostgreSQL figure.
