@@ -43,7 +43,7 @@ measure() {
   rm -f "$work"/*.sqlite*
   local store="sqlite:$work/$label.sqlite"
   if [ -n "${pg_url:-}" ]; then
-    psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_${label//-/_}" -c "CREATE DATABASE bench_${label//-/_}" >/dev/null
+    PGOPTIONS=--client-min-messages=warning psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_${label//-/_}" -c "CREATE DATABASE bench_${label//-/_}" >/dev/null
     store="${pg_url/\/postgres\?//bench_${label//-/_}?}"
   fi
   if [ "$process" = passthrough ]; then
@@ -72,11 +72,14 @@ measure() {
 # The median of each column over the rounds, per label.
 medians() {
   for label in "$@"; do
-    awk -v label="$label" '$1 == label' "$work/summary" | awk -v label="$label" '
-      { for (c = 2; c <= 6; c++) v[c, NR] = $c; n = NR }
-      END {
-        for (c = 2; c <= 6; c++) { for (i = 1; i <= n; i++) a[i] = v[c, i]; asort(a); m[c] = a[int((n + 1) / 2)]; delete a }
-        printf "| %s | %d | %.0f | %.0f | %.1f | %.2f | %d |\n", label, n, m[2], m[3], m[4], m[5], m[6] }'
+    local rows; rows=$(awk -v label="$label" '$1 == label' "$work/summary")
+    [ -n "$rows" ] || continue
+    local count; count=$(echo "$rows" | wc -l)
+    local line="| $label | $count |"
+    for column in 2 3 4 5 6; do
+      line="$line $(echo "$rows" | awk -v c="$column" '{ print $c }' | sort -g | sed -n "$(( (count + 1) / 2 ))p") |"
+    done
+    echo "$line"
   done
 }
 
