@@ -8,15 +8,15 @@ import Synchronization
 /// had not delivered fails and is published again on the new one.
 final class ProducerSlot: Sendable {
     struct Current: Sendable {
-        let producer: KafkaProducer
+        let producer: any ReplyProducer
         let generation: Int
     }
 
-    private let make: @Sendable () throws -> KafkaProducer
+    private let make: @Sendable () throws -> any ReplyProducer
     private let state: Mutex<Current>
     private let logger: Logger
 
-    init(logger: Logger, make: @escaping @Sendable () throws -> KafkaProducer) throws {
+    init(logger: Logger, make: @escaping @Sendable () throws -> any ReplyProducer) throws {
         self.make = make
         self.logger = logger
         state = Mutex(Current(producer: try make(), generation: 0))
@@ -32,7 +32,7 @@ final class ProducerSlot: Sendable {
     /// Replaces the producer of `generation` if it is still the current one and has failed
     /// for good; true when the caller should try again on the current producer.
     func replaceIfFatal(_ generation: Int) -> Bool {
-        let replaced: (old: KafkaProducer, error: KafkaError)? = state.withLock { current in
+        let replaced: (old: any ReplyProducer, error: KafkaError)? = state.withLock { current in
             guard current.generation == generation, let error = current.producer.fatalError else { return nil }
             do {
                 let old = current.producer

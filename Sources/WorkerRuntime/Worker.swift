@@ -16,10 +16,13 @@ public struct Worker: Service {
     let metrics: WorkerMetrics
     let health: WorkerHealth
     let logger: Logger
+    let transport: WorkerTransport
 
+    /// `transport` defaults to the Kafka cluster of `configuration`.
     public init(configuration: WorkerConfiguration, store: any PaymentStore, accounts: AccountDirectory,
                 registry: PluginRegistry, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(),
-                logger: Logger = Logger(label: "payment-worker")) {
+                logger: Logger = Logger(label: "payment-worker"), transport: WorkerTransport? = nil) {
+        self.transport = transport ?? .kafka(configuration, logger: logger)
         self.configuration = configuration
         self.store = StoreWithDeadline(store: store, timeout: configuration.storeCallTimeout)
         self.accounts = accounts
@@ -30,13 +33,11 @@ public struct Worker: Service {
     }
 
     public func run() async throws {
-        let producers = try ProducerSlot(logger: logger) { [configuration, logger] in
-            try KafkaProducer(configuration: KafkaProducerConfiguration(common: configuration.kafka), logger: logger)
-        }
+        let producers = try ProducerSlot(logger: logger, make: transport.makeProducer)
         let producer = producers.current.producer
         let topics = configuration.topics
         do {
-            try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq])
+            try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq], timeout: .seconds(10))
         } catch {
             // Not fatal: the first publish to each topic fetches what is missing, only later.
             logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
@@ -48,12 +49,7 @@ public struct Worker: Service {
             return
         }
         let inFlight = InFlightWork()
-        var consumerConfiguration = KafkaConsumerConfiguration(common: configuration.kafka, groupID: configuration.groupID)
-        consumerConfiguration.instanceID = configuration.instanceID
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration,
-            topics: [configuration.topics.commands], logger: logger,
-            rebalanceListener: FinishBeforeRevocation(inFlight: inFlight, logger: logger))
+        let consumer = try transport.makeSource(FinishBeforeRevocation(inFlight: inFlight, logger: logger))
         logger.notice("worker started", metadata: [
             "group": "\(configuration.groupID)", "commands": "\(configuration.topics.commands)",
         ])
@@ -68,7 +64,7 @@ public struct Worker: Service {
                 group.addTask { await watch(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
                 group.addTask { await outage.run() }
                 var lanes: [KafkaTopicPartition: PartitionLane] = [:]
-                for await batch in consumer.batches {
+                while let batch = await consumer.nextBatch() {
                     var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
                     for message in batch { partitions[message.topicPartition, default: []].append(message) }
                     for (partition, messages) in partitions {
@@ -115,7 +111,7 @@ public struct Worker: Service {
     /// What a batch produced, handed to librdkafka in order, awaiting acknowledgement.
     struct Published: Sendable {
         let messages: [KafkaProducerMessage]
-        let deliveries: PendingDeliveries
+        let deliveries: any DeliveryResults
         /// The producer they were handed to (see `ProducerSlot`).
         let generation: Int
     }
@@ -127,7 +123,7 @@ public struct Worker: Service {
     /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
     private func submit(
         _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        handler: CommandHandler, consumer: KafkaConsumer, producers: ProducerSlot, inFlight: InFlightWork
+        handler: CommandHandler, consumer: any CommandSource, producers: ProducerSlot, inFlight: InFlightWork
     ) -> PartitionLane {
         let batch = inFlight.begin(partition, from: messages.first?.offset ?? -1)
         let arrived = ContinuousClock.now
@@ -168,7 +164,7 @@ public struct Worker: Service {
 
     /// The cluster's id, asked again until a broker answers; nil if the worker is told to stop
     /// first (it has not joined its group then, so there is nothing to drain).
-    private func clusterID(of producer: KafkaProducer) async -> String? {
+    private func clusterID(of producer: any ReplyProducer) async -> String? {
         var attempt = 1
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
@@ -188,7 +184,7 @@ public struct Worker: Service {
     /// While the store is away every partition's fetching is held (the consumer is still
     /// polled, so the worker stays in its group), readiness fails with the reason, and the
     /// outage is logged and counted once when it opens and once when it closes.
-    private func storeOutage(holding consumer: KafkaConsumer) -> StoreOutage {
+    private func storeOutage(holding consumer: any CommandSource) -> StoreOutage {
         StoreOutage(backoff: configuration.storeProbe, probe: { [store] in try await store.ping() }) { [health, metrics, logger] reason in
             do {
                 try consumer.holdFetching(reason != nil)
@@ -212,7 +208,7 @@ public struct Worker: Service {
         while !inFlight.isAbandoned {
             let current = producers.current
             do {
-                return Published(messages: messages, deliveries: try await current.producer.enqueueAll(messages),
+                return Published(messages: messages, deliveries: try await current.producer.publish(messages),
                                  generation: current.generation)
             } catch let error as KafkaError where error.code == .closed {
                 // Closed because it was replaced: the new one takes them.
@@ -313,7 +309,7 @@ public struct Worker: Service {
         }
     }
 
-    private func watch(consumer: KafkaConsumer, producers: ProducerSlot, outage: StoreOutage, inFlight: InFlightWork) async {
+    private func watch(consumer: any CommandSource, producers: ProducerSlot, outage: StoreOutage, inFlight: InFlightWork) async {
         var reported: Set<KafkaTopicPartition> = []
         while !Task.isCancelled {
             let interval = configuration.healthCheckInterval
