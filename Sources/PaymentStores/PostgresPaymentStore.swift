@@ -10,13 +10,13 @@ import Synchronization
 /// connection pool. Writers of one account are serialised by a row lock on the account's
 /// counters, taken first in every write transaction, so two workers can never create the
 /// same PaymentImportedRef, BackOfficeCode or OrderRef twice; the unique constraints stand
-/// behind that, and a transaction that hits one (or a deadlock) is run again.
+/// behind that, and a transaction that hits one (or a deadlock) fails as a conflict, which
+/// the worker's retry policy runs again.
 public final class PostgresPaymentStore: PaymentStore {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
     private let statistics: Mutex<(schedule: PostgresStatisticsSchedule, analyzing: Task<Void, Never>?)>
-    static let maxAttempts = 5
 
     /// `analyzeAfterRows`: see `PostgresStatisticsSchedule`.
     public init(
@@ -73,22 +73,17 @@ public final class PostgresPaymentStore: PaymentStore {
         try await connection.close()
     }
 
+    /// A clash with another writer (serialization failure, deadlock, a unique key taken
+    /// meanwhile) throws a `.conflict` error: the caller's retry policy runs it again.
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
-        var attempt = 1
-        while true {
-            do {
-                let answers = try await client.withTransaction(logger: logger) { connection in
-                    try await outcomes(of: commands, on: connection)
-                }
-                refreshStatisticsIfDue(afterWriting: commands)
-                return answers
-            } catch {
-                let failure = Self.storeError(error)
-                guard Self.isConflict(error), attempt < Self.maxAttempts else { throw failure }
-                logger.debug("transaction conflict, running it again", metadata: ["attempt": "\(attempt)"])
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(5 << attempt))
+        do {
+            let answers = try await client.withTransaction(logger: logger) { connection in
+                try await outcomes(of: commands, on: connection)
             }
+            refreshStatisticsIfDue(afterWriting: commands)
+            return answers
+        } catch {
+            throw Self.storeError(error)
         }
     }
 

@@ -250,8 +250,8 @@ struct CommandHandler: Sendable {
                 return .success(try await body())
             } catch let error as StoreError where error.kind == .unavailable {
                 guard await outage.waitOut(error) else { return .failure(error) }
-            } catch let error as StoreError where error.kind == .conflict && attempt < configuration.retry.attempts {
-                let backoff = configuration.retry.backoff(afterAttempt: attempt)
+            } catch let error as StoreError where error.kind == .conflict && configuration.retry.allowsAnother(after: attempt) {
+                let backoff = configuration.retry.delay(afterAttempt: attempt)
                 logger.warning("store transaction clashed with another writer, retrying", metadata: [
                     "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
                 ])
@@ -260,6 +260,10 @@ struct CommandHandler: Sendable {
                 attempt += 1
             } catch let error as StoreError {
                 return .failure(error)
+            } catch is CancellationError {
+                // The worker gave its work up at the shutdown timeout: not the command's fault,
+                // and it stays uncommitted.
+                return .failure(StoreError("interrupted: the worker is stopping", kind: .unavailable))
             } catch {
                 return .failure(StoreError("\(error)", kind: .permanent))
             }

@@ -58,38 +58,32 @@ public struct Worker: Service {
         let outage = storeOutage(holding: consumer)
         let handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
                                      metrics: metrics, logger: logger, outage: outage, clusterID: clusterID)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await purgeIdempotencyRecords() }
-                group.addTask { await watch(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
-                group.addTask { await outage.run() }
-                var lanes: [KafkaTopicPartition: PartitionLane] = [:]
-                while let batch = await consumer.nextBatch() {
-                    var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
-                    for message in batch { partitions[message.topicPartition, default: []].append(message) }
-                    for (partition, messages) in partitions {
-                        lanes[partition] = submit(messages, of: partition, after: lanes[partition], handler: handler,
-                                                  consumer: consumer, producers: producers, inFlight: inFlight)
-                    }
-                    await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await purgeIdempotencyRecords() }
+            group.addTask { await watch(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
+            group.addTask { await outage.run() }
+            group.addTask { await drainOnShutdown(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
+            var lanes: [KafkaTopicPartition: PartitionLane] = [:]
+            while let batch = await consumer.nextBatch() {
+                var partitions: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
+                for message in batch { partitions[message.topicPartition, default: []].append(message) }
+                for (partition, messages) in partitions {
+                    let lane = lanes[partition] ?? {
+                        let lane = PartitionLane(partition: partition)
+                        lanes[partition] = lane
+                        group.addTask { await drive(lane, handler: handler, consumer: consumer, producers: producers, inFlight: inFlight) }
+                        return lane
+                    }()
+                    lane.submit(messages, inFlight: inFlight)
                 }
-                await inFlight.waitUntilIdle()
-                group.cancelAll()
+                await inFlight.waitUntilBelow(configuration.maxBatchesInFlight)
             }
-        } onGracefulShutdown: {
-            health.set(.consumer, passing: false)
-            // Stops fetching; the revocation waits for the batches in flight, then commits.
-            Task { await consumer.close() }
-            // Draining may never end (a broker gone with replies unacknowledged): past the
-            // shutdown timeout, what is left is given up uncommitted.
-            Task {
-                try? await Task.sleep(for: configuration.shutdownTimeout)
-                outage.giveUp()
-                let abandoned = inFlight.abandon()
-                if abandoned > 0 {
-                    logger.error("shutdown timeout: abandoning batches in flight uncommitted", metadata: ["batches": "\(abandoned)"])
-                }
-            }
+            for lane in lanes.values { lane.finish() }
+            await inFlight.waitUntilIdle()
+            // Drained: the lanes are ending, and the health check, the purge, the probe and
+            // the shutdown timer have nothing left to do. Abandoned: a lane still in a store
+            // call is interrupted, and its batch stays uncommitted.
+            group.cancelAll()
         }
         health.set(.consumer, passing: false)
         await consumer.close()
@@ -101,11 +95,47 @@ public struct Worker: Service {
         logger.notice("worker stopped")
     }
 
-    /// The last batch handed to a partition's lane: the next one is handled after `handled`,
-    /// and marked done after `done`.
-    struct PartitionLane {
-        let handled: Task<[Published]?, Never>
-        let done: Task<Void, Never>
+    /// On SIGTERM: stop fetching and close the consumer (the revocation waits for the batches
+    /// in flight, then commits). Draining may never end (a broker gone with replies
+    /// unacknowledged): past the shutdown timeout what is left is given up uncommitted, and
+    /// the producer is closed so that acknowledgements still awaited fail at once.
+    /// Cancelled when the worker ends first.
+    private func drainOnShutdown(consumer: any CommandSource, producers: ProducerSlot, outage: StoreOutage, inFlight: InFlightWork) async {
+        guard (try? await gracefulShutdown()) != nil else { return }
+        health.set(.consumer, passing: false)
+        async let closed: Void = consumer.close()
+        try? await Task.sleep(for: configuration.shutdownTimeout)
+        if !Task.isCancelled {
+            outage.giveUp()
+            let abandoned = inFlight.abandon()
+            if abandoned > 0 {
+                logger.error("shutdown timeout: abandoning batches in flight uncommitted", metadata: ["batches": "\(abandoned)"])
+                await producers.close(timeout: .seconds(1))
+            }
+        }
+        await closed
+    }
+
+    /// One partition's batches, in order: a child task of the worker's task group, from its
+    /// first batch until the consumer closes.
+    final class PartitionLane: Sendable {
+        let partition: KafkaTopicPartition
+        typealias Batch = (id: Int, messages: [KafkaConsumerMessage], arrived: ContinuousClock.Instant)
+        let batches: AsyncStream<Batch>
+        private let input: AsyncStream<Batch>.Continuation
+
+        init(partition: KafkaTopicPartition) {
+            self.partition = partition
+            (batches, input) = AsyncStream.makeStream()
+        }
+
+        func submit(_ messages: [KafkaConsumerMessage], inFlight: InFlightWork) {
+            input.yield((inFlight.begin(partition, from: messages.first?.offset ?? -1), messages, ContinuousClock.now))
+        }
+
+        func finish() {
+            input.finish()
+        }
     }
 
     /// What a batch produced, handed to librdkafka in order, awaiting acknowledgement.
@@ -116,50 +146,60 @@ public struct Worker: Service {
         let generation: Int
     }
 
-    /// Two stages per batch. The first (handle, enqueuing what to publish after each store
-    /// transaction) runs after the
-    /// previous batch's first stage, so a partition's commands and replies keep their order.
-    /// The second (await the acknowledgements, then mark done) runs after the previous
-    /// batch's second stage, so offsets advance in order, and overlaps the next first stages.
-    private func submit(
-        _ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, after previous: PartitionLane?,
-        handler: CommandHandler, consumer: any CommandSource, producers: ProducerSlot, inFlight: InFlightWork
-    ) -> PartitionLane {
-        let batch = inFlight.begin(partition, from: messages.first?.offset ?? -1)
-        let arrived = ContinuousClock.now
-        let handled = Task { () -> [Published]? in
-            _ = await previous?.handled.value
-            inFlight.stage(batch, "handling its commands")
-            var published: [Published] = []
-            var producerClosed = false
-            let complete = await handler.handle(messages) { outgoing in
-                guard !producerClosed else { return }
-                if let part = await enqueue(outgoing, producers: producers, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
-            }
-            return producerClosed || !complete ? nil : published
-        }
-        let done = Task {
-            defer { inFlight.end(batch) }
-            var acknowledged = false
-            if let published = await handled.value {
-                inFlight.stage(batch, "awaiting the broker's acknowledgements")
-                acknowledged = true
-                for part in published where acknowledged {
-                    acknowledged = await confirm(part, of: messages, handler: handler, producers: producers, inFlight: inFlight)
+    /// Two stages per batch, each in partition order. The first (handle, enqueuing what to
+    /// publish after each store transaction) takes the batches one after the other, so a
+    /// partition's commands and replies keep their order. The second (await the
+    /// acknowledgements, then mark done) follows it batch by batch, so offsets advance in
+    /// order, and overlaps the next batches' first stage.
+    private func drive(
+        _ lane: PartitionLane, handler: CommandHandler, consumer: any CommandSource, producers: ProducerSlot, inFlight: InFlightWork
+    ) async {
+        let (handledBatches, handled) = AsyncStream<(id: Int, messages: [KafkaConsumerMessage], published: [Published]?, arrived: ContinuousClock.Instant)>.makeStream()
+        await withTaskGroup(of: Void.self) { stages in
+            stages.addTask {
+                for await batch in handledBatches {
+                    await finish(batch.messages, id: batch.id, published: batch.published, arrived: batch.arrived, of: lane.partition,
+                                 handler: handler, consumer: consumer, producers: producers, inFlight: inFlight)
                 }
             }
-            inFlight.stage(batch, "waiting for the batch before it to be done")
-            await previous?.done.value
-            guard acknowledged, let last = messages.last else { return }
-            metrics.handled(messages.count, took: ContinuousClock.now - arrived)
-            do {
-                try consumer.storeOffsets([partition: last.offset + 1])
-            } catch {
-                // The partition moved on; its new owner is answered from the idempotency store.
-                logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            for await batch in lane.batches {
+                inFlight.stage(batch.id, "handling its commands")
+                var published: [Published] = []
+                var producerClosed = false
+                let complete = await handler.handle(batch.messages) { outgoing in
+                    guard !producerClosed else { return }
+                    if let part = await enqueue(outgoing, producers: producers, inFlight: inFlight) { published.append(part) } else { producerClosed = true }
+                }
+                inFlight.stage(batch.id, "waiting for the batch before it to be done")
+                handled.yield((batch.id, batch.messages, producerClosed || !complete ? nil : published, batch.arrived))
             }
+            handled.finish()
         }
-        return PartitionLane(handled: handled, done: done)
+    }
+
+    /// The second stage: waits for the broker's acknowledgements of what the batch produced,
+    /// then marks it done; a batch not handled completely (shutdown, producer closed) stays
+    /// uncommitted.
+    private func finish(
+        _ messages: [KafkaConsumerMessage], id: Int, published: [Published]?, arrived: ContinuousClock.Instant,
+        of partition: KafkaTopicPartition, handler: CommandHandler, consumer: any CommandSource, producers: ProducerSlot,
+        inFlight: InFlightWork
+    ) async {
+        defer { inFlight.end(id) }
+        guard let published else { return }
+        inFlight.stage(id, "awaiting the broker's acknowledgements")
+        var acknowledged = true
+        for part in published where acknowledged {
+            acknowledged = await confirm(part, of: messages, handler: handler, producers: producers, inFlight: inFlight)
+        }
+        guard acknowledged, let last = messages.last else { return }
+        metrics.handled(messages.count, took: ContinuousClock.now - arrived)
+        do {
+            try consumer.storeOffsets([partition: last.offset + 1])
+        } catch {
+            // The partition moved on; its new owner is answered from the idempotency store.
+            logger.warning("could not mark done", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
     }
 
     /// The cluster's id, asked again until a broker answers; nil if the worker is told to stop
@@ -173,8 +213,8 @@ public struct Worker: Service {
                 return id
             } catch {
                 logger.warning("no broker answered yet; trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                let delay = configuration.storeProbe.delay(afterAttempt: attempt)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                let tried = attempt
+                await cancelWhenGracefulShutdown { await configuration.storeProbe.pause(afterAttempt: tried) }
                 attempt += 1
             }
         }
@@ -185,7 +225,7 @@ public struct Worker: Service {
     /// polled, so the worker stays in its group), readiness fails with the reason, and the
     /// outage is logged and counted once when it opens and once when it closes.
     private func storeOutage(holding consumer: any CommandSource) -> StoreOutage {
-        StoreOutage(backoff: configuration.storeProbe, probe: { [store] in try await store.ping() }) { [health, metrics, logger] reason in
+        StoreOutage(retry: configuration.storeProbe, probe: { [store] in try await store.ping() }) { [health, metrics, logger] reason in
             do {
                 try consumer.holdFetching(reason != nil)
             } catch {
@@ -217,7 +257,7 @@ public struct Worker: Service {
                 if producers.replaceIfFatal(current.generation) { continue }
                 logger.error("publishing failed, trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 metrics.retried("publish")
-                try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+                await configuration.publishRetry.pause(afterAttempt: attempt)
                 attempt += 1
             }
         }
@@ -254,7 +294,7 @@ public struct Worker: Service {
             if let failure {
                 logger.error("a delivery failed, publishing it again", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])
                 metrics.retried("publish")
-                try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+                await configuration.publishRetry.pause(afterAttempt: attempt)
                 attempt += 1
             }
             guard let next = await enqueue(again, producers: producers, inFlight: inFlight) else { return false }

@@ -12,27 +12,18 @@ public struct WorkerConfiguration: Sendable {
         public init() {}
     }
 
-    /// Backoff for a command that clashed with a concurrent writer; past `attempts`, the DLQ.
-    /// (The store being away is waited out without counting: see `StoreOutage`.)
-    public struct RetryPolicy: Sendable {
-        public var attempts = 5
-        public var initialBackoff: Duration = .milliseconds(100)
-        public var maxBackoff: Duration = .seconds(5)
-
-        public init() {}
-
-        func backoff(afterAttempt attempt: Int) -> Duration {
-            Backoff(initial: initialBackoff, maximum: maxBackoff).delay(afterAttempt: attempt)
-        }
-    }
-
     public var kafka: KafkaConfiguration
     public var groupID = "payment-worker"
     /// Static group membership (`group.instance.id`): a member that comes back with the same
     /// id within its session timeout gets its partitions back without a rebalance.
     public var instanceID: String?
     public var topics = Topics()
-    public var retry = RetryPolicy()
+    /// A command that clashed with a concurrent writer; past `attempts`, the DLQ. (The store
+    /// being away is waited out without counting: see `StoreOutage`.)
+    public var retry = RetryPolicy(initialBackoff: .milliseconds(100), maxBackoff: .seconds(5), attempts: 5)
+    /// A publish or delivery that failed for a passing reason: tried until it goes through or
+    /// the worker gives its work up.
+    public var publishRetry = RetryPolicy(initialBackoff: .milliseconds(100), maxBackoff: .seconds(5))
     public var limits = CommandLimits()
     /// Messages over this many bytes are poison.
     public var maxMessageBytes = 16 << 20
@@ -48,7 +39,7 @@ public struct WorkerConfiguration: Sendable {
     /// Every store call answers within this, or counts as the store being unavailable.
     public var storeCallTimeout: Duration = .seconds(20)
     /// How often the store is probed while it is away: capped, jittered backoff.
-    public var storeProbe = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
+    public var storeProbe = RetryPolicy(initialBackoff: .milliseconds(250), maxBackoff: .seconds(30))
     /// Work in flight with nothing done for longer than this fails liveness (DESIGN.md §5).
     public var livenessWindow: Duration = .seconds(60)
     /// How often readiness (store, broker) and the lag gauges are refreshed.

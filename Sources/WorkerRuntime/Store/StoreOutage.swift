@@ -17,13 +17,13 @@ final class StoreOutage: Sendable {
     private let opened: AsyncStream<Void>
     private let openedContinuation: AsyncStream<Void>.Continuation
     private let probe: @Sendable () async throws -> Void
-    private let backoff: Backoff
+    private let retry: RetryPolicy
     /// Called with the reason when an outage opens, and with nil when it closes.
     private let changed: @Sendable (_ reason: String?) -> Void
 
-    init(backoff: Backoff, probe: @escaping @Sendable () async throws -> Void, changed: @escaping @Sendable (String?) -> Void) {
+    init(retry: RetryPolicy, probe: @escaping @Sendable () async throws -> Void, changed: @escaping @Sendable (String?) -> Void) {
         (opened, openedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        self.backoff = backoff
+        self.retry = retry
         self.probe = probe
         self.changed = changed
     }
@@ -63,7 +63,7 @@ final class StoreOutage: Sendable {
         for await _ in opened {
             var attempt = 1
             while !Task.isCancelled {
-                try? await Task.sleep(for: backoff.jittered(afterAttempt: attempt))
+                await retry.pause(afterAttempt: attempt)
                 if (try? await probe()) != nil { break }
                 attempt += 1
             }
@@ -87,26 +87,5 @@ final class StoreOutage: Sendable {
         }
         openedContinuation.finish()
         for waiter in waiters { waiter.resume(returning: false) }
-    }
-}
-
-/// Exponential backoff from `initial`, capped at `maximum`.
-public struct Backoff: Sendable {
-    public var initial: Duration
-    public var maximum: Duration
-
-    public init(initial: Duration, maximum: Duration) {
-        self.initial = initial
-        self.maximum = maximum
-    }
-
-    public func delay(afterAttempt attempt: Int) -> Duration {
-        min(initial * (1 << min(max(attempt - 1, 0), 20)), maximum)
-    }
-
-    /// Somewhere in the upper half of `delay`: callers that failed together spread out.
-    func jittered(afterAttempt attempt: Int) -> Duration {
-        let full = delay(afterAttempt: attempt)
-        return full / 2 + full / 2 * Double.random(in: 0...1)
     }
 }

@@ -87,7 +87,7 @@ struct CommandHandlerRetryTests {
         return CommandHandler(
             registry: PluginRegistry([UpdatePaymentsPlugin()]), accounts: AccountDirectory([AccountDirectory.seedAccount]),
             store: store, configuration: configuration, metrics: WorkerMetrics(), logger: Logger(label: "test"),
-            outage: outage ?? StoreOutage(backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(5)),
+            outage: outage ?? StoreOutage(retry: RetryPolicy(initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(5)),
                                           probe: { try await store.ping() }, changed: { _ in }))
     }
 
@@ -107,7 +107,7 @@ struct CommandHandlerRetryTests {
     private func withOutage<Result>(
         probing store: any PaymentStore, log: OutageLog, _ body: (StoreOutage) async throws -> Result
     ) async rethrows -> Result {
-        let outage = StoreOutage(backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(20)),
+        let outage = StoreOutage(retry: RetryPolicy(initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(20)),
                                  probe: { try await store.ping() }, changed: { log.record($0) })
         let probing = Task { await outage.run() }
         defer { probing.cancel() }

@@ -67,7 +67,7 @@ struct HandlerFuzzTests {
             registry: PluginRegistry([UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin()]),
             accounts: AccountDirectory([AccountDirectory.seedAccount]), store: store, configuration: configuration,
             metrics: WorkerMetrics(), logger: quiet,
-            outage: StoreOutage(backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(5)), probe: {}, changed: { _ in }),
+            outage: StoreOutage(retry: RetryPolicy(initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(5)), probe: {}, changed: { _ in }),
             clusterID: "fuzz")
         let mutation = zip(Gen.int(in: 0...100_000), Gen.int(in: 0...4), Gen.int(in: 0...(Self.interesting.count - 1)))
             .map { Mutation(position: $0, kind: $1, byte: Self.interesting[$2]) }

@@ -84,6 +84,7 @@ private enum WorkerUnderTest {
         try await store.provision(order: AccountDirectory.seedOrder, account: AccountDirectory.seedAccount.apiId)
         var configuration = WorkerConfiguration(kafka: KafkaConfiguration(bootstrapServers: []))
         configuration.retry.initialBackoff = .milliseconds(1)
+        configuration.publishRetry.initialBackoff = .milliseconds(1)
         var logger = Logger(label: "worker-test")
         logger.logLevel = .critical
         let source = TestSource()
