@@ -6,11 +6,8 @@ import Testing
 struct TwoWorkersOnPostgresTests {
     @Test("two workers in one group on PostgreSQL, one killed mid-stream: every command answered, none applied twice")
     func oneOfTwoKilled() async throws {
-        let database = try await TestPostgres.createDatabase()
-        let harness = try await WorkerHarness.start(store: database.url)
-        var other: ChildProcess?
-        do {
-            other = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: database.url)
+        try await WorkerHarness.withPostgres { harness, databaseURL, others in
+            others.add(try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: databaseURL))
             // Both members hold partitions before the stream starts.
             try await harness.worker.waitForStandardError(containing: "partitions revoked")
 
@@ -26,14 +23,6 @@ struct TwoWorkersOnPostgresTests {
             let rows = try await harness.send("GetPayments", "fields=PaymentImportedRef").body.split(separator: "\n").dropFirst()
             #expect(rows.count == total, "no payment twice, none missing")
             #expect(Set(rows).count == total)
-        } catch {
-            if let other { await WorkerHarness.stop(other) }
-            await harness.stop()
-            await TestPostgres.dropDatabase(database.name)
-            throw error
         }
-        if let other { await WorkerHarness.stop(other) }
-        await harness.stop()
-        await TestPostgres.dropDatabase(database.name)
     }
 }

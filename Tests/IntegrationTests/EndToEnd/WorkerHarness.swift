@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Kafka
 import Testing
 
@@ -53,6 +54,46 @@ struct WorkerHarness {
             throw error
         }
         await harness.stop()
+    }
+
+    /// Runs `body` against a fresh broker and a worker on a fresh PostgreSQL database (whose
+    /// URL it gets, for workers of its own, which it registers in `others`); stops every
+    /// worker and drops the database however it ends.
+    static func withPostgres(
+        extraArguments: [String] = [], _ body: (WorkerHarness, _ databaseURL: String, _ others: OtherWorkers) async throws -> Void
+    ) async throws {
+        let database = try await TestPostgres.createDatabase()
+        let others = OtherWorkers()
+        do {
+            try await with(store: database.url, extraArguments: extraArguments) { harness in
+                do {
+                    try await body(harness, database.url, others)
+                } catch {
+                    await others.stopAll()
+                    throw error
+                }
+                await others.stopAll()
+            }
+        } catch {
+            await TestPostgres.dropDatabase(database.name)
+            throw error
+        }
+        await TestPostgres.dropDatabase(database.name)
+    }
+
+    /// Workers a test starts beside the harness's own, stopped with it.
+    final class OtherWorkers: Sendable {
+        private let started = Mutex<[ChildProcess]>([])
+
+        @discardableResult
+        func add(_ worker: ChildProcess) -> ChildProcess {
+            started.withLock { $0.append(worker) }
+            return worker
+        }
+
+        func stopAll() async {
+            for worker in started.withLock({ $0 }) { await WorkerHarness.stop(worker) }
+        }
     }
 
     /// A `payment-worker run` process, returned once it holds partitions.

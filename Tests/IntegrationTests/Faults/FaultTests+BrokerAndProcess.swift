@@ -62,11 +62,8 @@ extension FaultTests {
             try await harness.results.received.wait(forCount: 1_000, "replies before the outage", timeout: .seconds(120))
             harness.broker.signal(SIGUSR1)
             try await harness.broker.waitForStandardError(containing: "every broker down")
-            let clock = ContinuousClock()
-            let asked = clock.now
-            harness.worker.signal(SIGTERM)
-            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
-            #expect(clock.now - asked < .seconds(20), "the 5 s timeout, the producer's last second and the consumer's close")
+            let (status, took) = try await harness.worker.terminate()
+            #expect(took < .seconds(20), "the 5 s timeout, the producer's last second and the consumer's close")
             #expect(status == 0 || status == 1, "a drain or a timeout, never a signal: \(status)")
             harness.broker.signal(SIGUSR2)
         }
@@ -75,36 +72,22 @@ extension FaultTests {
     @Test("SIGTERM in the middle of a rebalance ends within the shutdown timeout, and the other member answers every command once")
     func sigtermDuringRebalance() async throws {
         // Two workers share a store: PostgreSQL (one process at a time opens a SQLite file).
-        let database = try await TestPostgres.createDatabase()
-        let harness = try await WorkerHarness.start(store: database.url, extraArguments: ["--shutdown-timeout-seconds", "5"])
-        var other: ChildProcess?
-        do {
+        try await WorkerHarness.withPostgres(extraArguments: ["--shutdown-timeout-seconds", "5"]) { harness, databaseURL, others in
             let total = 10_000
             _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "rb"))
             try await harness.results.received.wait(forCount: 1_000, "replies before the rebalance", timeout: .seconds(120))
-            other = try ChildProcess(TestBinaries.paymentWorker, [
-                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", database.url, "--http-port", "0",
+            others.add(try ChildProcess(TestBinaries.paymentWorker, [
+                "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", databaseURL, "--http-port", "0",
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
-            ])
+            ]))
             // The first member is giving partitions up, with batches in flight, when asked to stop.
             try await harness.worker.waitForStandardError(containing: "partitions revoked", timeout: .seconds(60))
-            let clock = ContinuousClock()
-            let asked = clock.now
-            harness.worker.signal(SIGTERM)
-            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
-            #expect(clock.now - asked < .seconds(20), "the 5 s timeout and the leaving")
+            let (status, took) = try await harness.worker.terminate()
+            #expect(took < .seconds(20), "the 5 s timeout and the leaving")
             #expect(status == 0 || status == 1, "a drain or a timeout, never a signal: \(status)")
             let counts = try await FaultCounts.collect(harness, prefix: "rb", total: total, timeout: .seconds(240))
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
-        } catch {
-            if let other { await WorkerHarness.stop(other) }
-            await harness.stop()
-            await TestPostgres.dropDatabase(database.name)
-            throw error
         }
-        if let other { await WorkerHarness.stop(other) }
-        await harness.stop()
-        await TestPostgres.dropDatabase(database.name)
     }
 
     @Test("SIGTERM while the first join waits out a dead member ends in time, never by an abort")
@@ -119,13 +102,21 @@ extension FaultTests {
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
             ])
             try await late.waitForStandardError(containing: "worker started")
-            late.signal(SIGTERM)
-            let clock = ContinuousClock()
-            let asked = clock.now
-            let status = try await late.waitForExit(timeout: .seconds(40))
+            let (status, took) = try await late.terminate(waitingAtMost: .seconds(40))
             #expect(status == 0 || status == 1, "\(status): \(late.standardError.suffix(2_000))")
-            #expect(clock.now - asked < .seconds(20), "the 10 s a join is let finish, and the leaving")
+            #expect(took < .seconds(20), "the 10 s a join is let finish, and the leaving")
             #expect(late.standardError.contains("left the group unclosed"), "the join was still waiting: \(late.standardError.suffix(1_000))")
         }
+    }
+}
+
+extension ChildProcess {
+    /// Sends SIGTERM and waits for the exit: its status, and how long it took from the signal.
+    func terminate(waitingAtMost timeout: Duration = .seconds(30)) async throws -> (status: Int32, took: Duration) {
+        let clock = ContinuousClock()
+        let asked = clock.now
+        signal(SIGTERM)
+        let status = try await waitForExit(timeout: timeout)
+        return (status, clock.now - asked)
     }
 }

@@ -14,9 +14,7 @@ struct FaultTests {}
 extension FaultTests {
     @Test("PostgreSQL stopped 20 s mid-stream, then started: not ready meanwhile, then every command answered once, none in the DLQ")
     func postgresRestart() async throws {
-        let server = try await OwnPostgres.start()
-        let harness = try await WorkerHarness.start(store: server.url, extraArguments: ["--store-timeout-seconds", "5"])
-        do {
+        try await OwnPostgres.withWorker(extraArguments: ["--store-timeout-seconds", "5"]) { harness, server in
             let port = try await OperationsTests.operationsPort(of: harness.worker)
             let total = 20_000
             _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "pg"))
@@ -42,44 +40,26 @@ extension FaultTests {
             _ = try await OperationsTests.eventually("ready again") {
                 try await OperationsTests.get(port: port, path: "/health/ready").status == 200 ? true : nil
             }
-        } catch {
-            await harness.stop()
-            await server.stop()
-            throw error
         }
-        await harness.stop()
-        await server.stop()
     }
 
     @Test("SIGTERM while PostgreSQL is down ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
     func sigtermDuringPostgresOutage() async throws {
-        let server = try await OwnPostgres.start()
-        let harness = try await WorkerHarness.start(
-            store: server.url, extraArguments: ["--store-timeout-seconds", "5", "--shutdown-timeout-seconds", "5"])
-        do {
+        try await OwnPostgres.withWorker(extraArguments: ["--store-timeout-seconds", "5", "--shutdown-timeout-seconds", "5"]) { harness, server in
             let total = 10_000
             _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "tp"))
             try await harness.results.received.wait(forCount: 1_000, "replies before the outage", timeout: .seconds(120))
             try await server.down()
             try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(30))
-            let clock = ContinuousClock()
-            let asked = clock.now
-            harness.worker.signal(SIGTERM)
-            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
-            #expect(clock.now - asked < .seconds(20))
+            let (status, took) = try await harness.worker.terminate()
+            #expect(took < .seconds(20))
             #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
             try await server.up()
             let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: server.url)
             let counts = try await FaultCounts.collect(harness, prefix: "tp", total: total, timeout: .seconds(180))
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
             await WorkerHarness.stop(next)
-        } catch {
-            await harness.stop()
-            await server.stop()
-            throw error
         }
-        await harness.stop()
-        await server.stop()
     }
 }
 
@@ -171,11 +151,8 @@ extension FaultTests {
     func sigtermDuringStoreOutage() async throws {
         try await withBrokenStore(on: .tmpfs, prefix: "ts", total: 10_000, extraArguments: ["--shutdown-timeout-seconds", "5"],
                                   breakStore: fill) { harness, mount in
-            let clock = ContinuousClock()
-            let asked = clock.now
-            harness.worker.signal(SIGTERM)
-            let status = try await harness.worker.waitForExit(timeout: .seconds(30))
-            #expect(clock.now - asked < .seconds(20))
+            let (status, took) = try await harness.worker.terminate()
+            #expect(took < .seconds(20))
             #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
             try FileManager.default.removeItem(atPath: "\(mount)/filler")
             let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: harness.store)
@@ -264,6 +241,18 @@ struct OwnPostgres {
             throw TestSetupError("ops/postgres.sh start printed no URL: \(output)")
         }
         return OwnPostgres(folder: folder, url: url)
+    }
+
+    /// Runs `body` with a worker on a server of its own, and stops both however it ends.
+    static func withWorker(extraArguments: [String], _ body: (WorkerHarness, OwnPostgres) async throws -> Void) async throws {
+        let server = try await start()
+        do {
+            try await WorkerHarness.with(store: server.url, extraArguments: extraArguments) { try await body($0, server) }
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
     func down() async throws { _ = try await Self.run(["down", folder]) }
