@@ -30,7 +30,7 @@ struct WorkerOptions: ParsableArguments {
     func flagValues() throws -> [String: ConfigValue] {
         let declarations = Dictionary(uniqueKeysWithValues: WorkerSettings.declarations.map { ($0.flag, $0) })
         var values: [String: ConfigValue] = [:]
-        var lists: [String: [String]] = [:]
+        var lists: [String: (secret: Bool, values: [String])] = [:]
         var remaining = settingFlags[...]
         while let token = remaining.popFirst() {
             let (flag, inlineValue) = Self.split(token)
@@ -46,7 +46,7 @@ struct WorkerOptions: ParsableArguments {
             guard let value = inlineValue ?? remaining.popFirst() else { throw ValidationError("missing value for '\(flag)'") }
             switch setting.kind {
             case .list:
-                lists[setting.name, default: []].append(value)
+                lists[setting.name, default: (secret, [])].values.append(value)
             case .number:
                 guard let number = Int(value) else { throw ValidationError("\(flag): expected a whole number, not '\(value)'") }
                 values[setting.name] = ConfigValue(.int(number), isSecret: secret)
@@ -55,8 +55,7 @@ struct WorkerOptions: ParsableArguments {
             }
         }
         for (name, list) in lists {
-            let secret = declarations.values.first { $0.name == name }?.isSecret ?? false
-            values[name] = ConfigValue(.stringArray(list), isSecret: secret)
+            values[name] = ConfigValue(.stringArray(list.values), isSecret: list.secret)
         }
         return values
     }
