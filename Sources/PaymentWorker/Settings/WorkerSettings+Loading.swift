@@ -39,6 +39,8 @@ extension WorkerSettings {
             throw Fault(description: "\(file): not valid JSON (\(error.localizedDescription))")
         }
         guard let settings = object as? [String: Any] else { throw Fault(description: "\(file): expected a JSON object of settings") }
+        // Built from the declarations on each use: built once here, not once a key.
+        let names = Self.names
         for key in settings.keys.sorted() where !names.contains(key) {
             throw Fault(description: "\(file): unknown setting '\(key)'; the settings are \(names.joined(separator: ", "))")
         }
