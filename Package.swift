@@ -117,6 +117,8 @@ let package = Package(
                 .product(name: "CSV", package: "CSV.swift"),
                 // Its strict JSON reader, for the decode benchmark.
                 "CancelPaymentPlugin",
+                // Its store write, for the store's own upsert figures.
+                "UpdatePaymentsPlugin",
             ]
         ),
         .testTarget(
@@ -132,11 +134,12 @@ let package = Package(
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",
+                "WorkerRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Built with the tests so that they can drive the real binary.
                 "PaymentWorker",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),
     ] + pluginTargets,
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import PaymentStores
 import PaymentsDomain
+import UpdatePaymentsPlugin
 
 /// Bulk UpdatePayments through a store (CSV text to stored rows, idempotency record and
 /// reply included) against a bare GRDB loop of prepared upserts in one transaction per batch.
@@ -73,17 +74,13 @@ struct UpsertBenchmark: AsyncParsableCommand {
     private func throughStore(_ store: any PaymentStore, name: String, texts: [[UInt8]]) async throws -> Measurement {
         try await store.provision(order: Order(id: 12345, ref: "Ref123"), account: "123")
         let now = try UTCDateTime(parsing: "2026-11-22 10:00:00")
+        let plugin = UpdatePaymentsPlugin()
         func command(_ index: Int) throws -> StoreCommand {
             StoreCommand(
                 account: "123", idempotencyKey: "bench-\(Workload.runTag)-\(name.hashValue)-\(index)",
                 fingerprint: Array(repeating: UInt8(index % 256), count: 32),
-                operation: .updatePayments(try PaymentLineDecoder.decode(try CSVReader.read(texts[index]))), now: now,
-                epochSeconds: 1_795_000_000
-            ) { outcome in
-                // The reply a plugin would record: the UpdatePayments CSV.
-                guard case .payments(let results) = outcome else { return StoredReply(status: "error", contentType: "text/csv", body: []) }
-                return StoredReply(status: "ok", contentType: "text/csv", body: PaymentLineResult.csv(results))
-            }
+                write: UpdatePaymentsWrite(lines: try PaymentLineDecoder.decode(try CSVReader.read(texts[index])), reply: plugin.reply),
+                now: now, epochSeconds: 1_795_000_000, refusal: plugin.errorReply)
         }
         if commandsPerTransaction == 1 {
             // Bulk: parsing each batch is part of the figure, as it always was.

@@ -78,7 +78,20 @@ public final class PostgresPaymentStore: PaymentStore {
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
             let answers = try await client.withTransaction(logger: logger) { connection in
-                try await outcomes(of: commands, on: connection)
+                var engine = StoreEngine(commands, records: try await fetchRecords(for: commands, on: connection))
+                var locked: Set<String> = []
+                while let step = engine.nextStep() {
+                    switch step {
+                    case .read(let request, let account):
+                        // Every write takes its account's writer lock before it reads.
+                        let counters: CounterRead = locked.insert(account).inserted ? .lockAndRead : .read
+                        try engine.fetched(try await fetch(request, account: account, counters: counters, on: connection))
+                    case .write(let changes, let account):
+                        try engine.wrote(try await apply(changes, account: account, on: connection))
+                    }
+                }
+                try await record(engine.newRecords.replies, of: engine.newRecords.commands, on: connection)
+                return engine.outcomes
             }
             refreshStatisticsIfDue(afterWriting: commands)
             return answers
@@ -87,11 +100,10 @@ public final class PostgresPaymentStore: PaymentStore {
         }
     }
 
-    public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+    public func read(_ request: DataRequest, account: String) async throws -> FetchedData {
         do {
-            let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
             return try await client.withConnection { connection in
-                try await fetchPayments(connection, bound.sql, bindings(bound.values))
+                try await fetch(request, account: account, counters: .none, on: connection)
             }
         } catch {
             throw Self.storeError(error)
@@ -153,10 +165,7 @@ public final class PostgresPaymentStore: PaymentStore {
     /// Counts the rows a batch wrote (a record a command, a row an UpdatePayments line) and
     /// starts an `ANALYZE` beside the writes when `PostgresStatisticsSchedule` says so.
     private func refreshStatisticsIfDue(afterWriting commands: [StoreCommand]) {
-        let rows = commands.reduce(0) { rows, command in
-            if case .updatePayments(let lines) = command.operation { return rows + 1 + lines.count }
-            return rows + 1
-        }
+        let rows = commands.reduce(0) { $0 + 1 + $1.write.lineCount }
         statistics.withLock { state in
             guard state.schedule.wrote(rows) else { return }
             let written = state.schedule.written
@@ -172,93 +181,29 @@ public final class PostgresPaymentStore: PaymentStore {
         }
     }
 
-    // MARK: - A batch
-
-    /// One batch in one transaction, in the order `BatchSchedule` gives, with the batch's
-    /// idempotency records looked up at once.
-    private func outcomes(of commands: [StoreCommand], on connection: PostgresConnection) async throws -> [StoreOutcome] {
-        var schedule = BatchSchedule(commands, records: try await fetchRecords(for: commands, on: connection))
-        while let step = schedule.nextStep() {
-            switch step {
-            case .single(let index):
-                schedule.applied([try await execute(commands[index], on: connection)], to: [index])
-            case .run(let members):
-                let replies = try await executeUpdatePayments(members.map { (commands[$0.index], $0.lines) }, on: connection)
-                schedule.applied(replies, to: members.map(\.index))
-            }
-        }
-        return schedule.outcomes
-    }
-
-    /// UpdatePayments commands of one account and one moment, planned as one run of lines:
-    /// the same effects and replies as one after the other, with one lock and one set of
-    /// lookups.
-    private func executeUpdatePayments(
-        _ run: [(command: StoreCommand, lines: [PaymentLine])], on connection: PostgresConnection
-    ) async throws -> [StoredReply] {
-        guard let first = run.first?.command, run.count > 1 else { return try await executeEach(run, on: connection) }
-        let counters = try await lockAccount(first.account, on: connection)
-        let lines = run.map(\.lines)
-        let results: [PaymentLineResult]
-        do {
-            results = try await updatePayments(run.map(\.lines), account: first.account, now: first.now, nextNumber: counters.payment, on: connection)
-        } catch is DomainError {
-            // Thrown while planning, before any write: each command then gets its own answer.
-            return try await executeEach(run, on: connection)
-        }
-        let replies = zip(run, try BatchSchedule.split(results, among: run)).map { member, own in member.command.reply(.payments(own)) }
-        try await record(replies, of: run.map(\.command), on: connection)
-        return replies
-    }
-
-    private func executeEach(
-        _ run: [(command: StoreCommand, lines: [PaymentLine])], on connection: PostgresConnection
-    ) async throws -> [StoredReply] {
-        var replies: [StoredReply] = []
-        for member in run { replies.append(try await execute(member.command, on: connection)) }
-        return replies
-    }
+    // MARK: - The engine's steps
 
     private func fetchRecords(
         for commands: [StoreCommand], on connection: PostgresConnection
-    ) async throws -> [BatchSchedule.RecordKey: BatchSchedule.KnownRecord] {
-        var records: [BatchSchedule.RecordKey: BatchSchedule.KnownRecord] = [:]
-        for (account, keys) in BatchSchedule.keysByAccount(commands) {
+    ) async throws -> [StoreEngine.RecordKey: StoreEngine.KnownRecord] {
+        var records: [StoreEngine.RecordKey: StoreEngine.KnownRecord] = [:]
+        for (account, keys) in StoreEngine.keysByAccount(commands) {
             let rows = try await connection.query("""
                 SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
                 FROM idempotency_records WHERE account_id = \(account) AND idempotency_key = ANY(\(Array(keys)))
                 """, logger: logger)
             for try await (key, fingerprint, status, contentType, body) in rows.decode((String, Data, String, String, Data).self) {
-                records[BatchSchedule.RecordKey(account: account, key: key)] = (
+                records[StoreEngine.RecordKey(account: account, key: key)] = (
                     Array(fingerprint), StoredReply(status: status, contentType: contentType, body: Array(body)))
             }
         }
         return records
     }
 
-    // MARK: - One command
-
-    private func execute(_ command: StoreCommand, on connection: PostgresConnection) async throws -> StoredReply {
-        try await connection.query("SAVEPOINT command", logger: logger)
-        var outcome: OperationOutcome
-        do {
-            outcome = try await run(command, on: connection)
-        } catch let refusal as DomainError {
-            // A refused operation leaves nothing behind, yet its reply is still recorded.
-            try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
-            outcome = .refused(refusal)
-        }
-        if case .refused = outcome {} else {
-            try await connection.query("RELEASE SAVEPOINT command", logger: logger)
-        }
-        let reply = command.reply(outcome)
-        try await record([reply], of: [command], on: connection)
-        return reply
-    }
-
     /// The commands' idempotency records, in one statement: a round trip each was most of
     /// a run's time.
     private func record(_ replies: [StoredReply], of commands: [StoreCommand], on connection: PostgresConnection) async throws {
+        guard !commands.isEmpty else { return }
         var binds = PostgresBindings()
         binds.append(commands.map(\.account))
         binds.append(commands.map(\.idempotencyKey))
@@ -274,64 +219,111 @@ public final class PostgresPaymentStore: PaymentStore {
             """, binds: binds), logger: logger)
     }
 
-    private func run(_ command: StoreCommand, on connection: PostgresConnection) async throws -> OperationOutcome {
-        let account = command.account
-        let counters = try await lockAccount(account, on: connection)
-        switch command.operation {
-        case .updatePayments(let lines):
-            return .payments(try await updatePayments([lines], account: account, now: command.now, nextNumber: counters.payment, on: connection))
-        case .updateOrders(let lines):
-            return .orders(try await updateOrders(lines, account: account, on: connection))
-        case .deletePayments(let query):
-            let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
-            let doomed = try await fetchPayments(connection, bound.sql, bindings(bound.values))
+    private enum CounterRead {
+        case none, read
+        /// Takes the account's writer lock too, held to the end of the transaction: writers of
+        /// one account (in any worker) then plan one after the other.
+        case lockAndRead
+    }
+
+    private func fetch(
+        _ request: DataRequest, account: String, counters: CounterRead, on connection: PostgresConnection
+    ) async throws -> FetchedData {
+        var data = FetchedData()
+        // The lock first: what is read after it cannot change before this transaction ends.
+        if counters == .lockAndRead {
             try await connection.query(
-                "DELETE FROM payments WHERE account_id = \(account) AND id = ANY(\(doomed.map(\.id)))", logger: logger)
-            return .deleted(doomed)
-        case .cancelPayment(let request):
-            let (payment, cancellation) = try await cancel(request, account: account, now: command.now, nextNumber: counters.cancellation, on: connection)
-            return .cancelled(payment: payment, cancellation: cancellation)
+                "INSERT INTO account_counters (account_id) VALUES (\(account)) ON CONFLICT DO NOTHING", logger: logger)
         }
+        if counters != .none {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = $1
+                \(counters == .lockAndRead ? "FOR UPDATE" : "")
+                """, binds: bindings([.text(account)])), logger: logger)
+            for try await (payment, cancellation) in rows.decode((Int64, Int64).self) {
+                data.counters = AccountCounters(nextPaymentNumber: payment, nextCancellationNumber: cancellation)
+            }
+        }
+        if !(request.paymentIds.isEmpty && request.paymentNumbers.isEmpty && request.paymentImportedRefs.isEmpty
+             && request.paymentBackOfficeCodes.isEmpty) {
+            var binds = PostgresBindings()
+            binds.append(account)
+            binds.append(Array(request.paymentIds))
+            binds.append(Array(request.paymentNumbers))
+            binds.append(Array(request.paymentImportedRefs))
+            binds.append(Array(request.paymentBackOfficeCodes))
+            data.found(try await fetchPayments(connection, """
+                SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1
+                AND (p.id = ANY($2) OR p.number = ANY($3) OR p.imported_ref = ANY($4) OR p.back_office_code = ANY($5))
+                """, binds))
+        }
+        if !(request.orderIds.isEmpty && request.orderRefs.isEmpty) {
+            let rows = try await connection.query(
+                "SELECT id, order_ref FROM orders WHERE account_id = \(account) AND (id = ANY(\(Array(request.orderIds))) OR order_ref = ANY(\(Array(request.orderRefs))))",
+                logger: logger)
+            for try await (id, ref) in rows.decode((Int64, String).self) { data.orders.append(Order(id: id, ref: ref)) }
+        }
+        if !request.cancellationBackOfficeCodes.isEmpty {
+            let rows = try await connection.query(
+                "SELECT back_office_code FROM payment_cancellations WHERE account_id = \(account) AND back_office_code = ANY(\(Array(request.cancellationBackOfficeCodes)))",
+                logger: logger)
+            for try await code in rows.decode(String.self) { data.cancellationBackOfficeCodesInUse.insert(code) }
+        }
+        if let query = request.query {
+            let bound = PaymentSQL.select(account: account, query: query, dialect: .postgres)
+            data.selected = try await fetchPayments(connection, bound.sql, bindings(bound.values))
+        }
+        return data
     }
 
-    /// Takes the account's writer lock and reads its counters.
-    private func lockAccount(_ account: String, on connection: PostgresConnection) async throws -> (payment: Int64, cancellation: Int64) {
-        try await connection.query(
-            "INSERT INTO account_counters (account_id) VALUES (\(account)) ON CONFLICT DO NOTHING", logger: logger)
-        let rows = try await connection.query(
-            "SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = \(account) FOR UPDATE",
-            logger: logger)
-        for try await (payment, cancellation) in rows.decode((Int64, Int64).self) { return (payment, cancellation) }
-        throw StoreError("the counters of an account could not be read", kind: .conflict)
+    private func apply(_ changes: Changes, account: String, on connection: PostgresConnection) async throws -> InsertedIds {
+        var ids = InsertedIds()
+        if !changes.deletedPaymentIds.isEmpty {
+            try await connection.query(
+                "DELETE FROM payments WHERE account_id = \(account) AND id = ANY(\(changes.deletedPaymentIds))", logger: logger)
+        }
+        for (index, change) in changes.orders.enumerated() {
+            switch change {
+            case .insert(let ref):
+                let rows = try await connection.query(
+                    "INSERT INTO orders (account_id, order_ref) VALUES (\(account), \(ref)) RETURNING id", logger: logger)
+                for try await id in rows.decode(Int64.self) { ids.orders[index] = id }
+            case .rename(let order):
+                try await connection.query(
+                    "UPDATE orders SET order_ref = \(order.ref) WHERE account_id = \(account) AND id = \(order.id)", logger: logger)
+            }
+        }
+        ids.payments = try await apply(changes.payments, account: account, on: connection)
+        for cancellation in changes.cancellations {
+            let details = cancellation.details
+            let rows = try await connection.query("""
+                INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
+                life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
+                VALUES (\(account), \(cancellation.number), \(cancellation.paymentId), \(cancellation.amount.scaled),
+                \(cancellation.issuedOn.cin7), \(cancellation.postedOn.cin7), \(cancellation.lifeCycleState.rawValue),
+                \(details.typeId), \(details.categoryId), \(details.notes), \(details.backOfficeCode), \(details.issueReason),
+                \(UDFValues(details).json)) RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(Int64.self) { ids.cancellations.append(id) }
+        }
+        if let next = changes.nextPaymentNumber {
+            try await connection.query(
+                "UPDATE account_counters SET next_payment_number = \(next) WHERE account_id = \(account)", logger: logger)
+        }
+        if let next = changes.nextCancellationNumber {
+            try await connection.query(
+                "UPDATE account_counters SET next_cancellation_number = \(next) WHERE account_id = \(account)", logger: logger)
+        }
+        return ids
     }
 
-    private func updatePayments(
-        _ lines: [[PaymentLine]], account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
-    ) async throws -> [PaymentLineResult] {
-        let keys = PaymentUpsertPlanner.keys(for: lines)
-        var lookup = PaymentLookup()
-        var binds = PostgresBindings()
-        binds.append(account)
-        binds.append(Array(keys.paymentIds))
-        binds.append(Array(keys.importedRefs))
-        lookup.payments = try await fetchPayments(
-            connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND (p.id = ANY($2) OR p.imported_ref = ANY($3))",
-            binds)
-        let orderRows = try await connection.query(
-            "SELECT id, order_ref FROM orders WHERE account_id = \(account) AND (id = ANY(\(Array(keys.orderIds))) OR order_ref = ANY(\(Array(keys.orderRefs))))",
-            logger: logger)
-        for try await (id, ref) in orderRows.decode((Int64, String).self) { lookup.orders.append(Order(id: id, ref: ref)) }
-        let codeRows = try await connection.query(
-            "SELECT back_office_code, id FROM payments WHERE account_id = \(account) AND back_office_code = ANY(\(Array(keys.backOfficeCodes)))",
-            logger: logger)
-        for try await (code, id) in codeRows.decode((String, Int64).self) { lookup.backOfficeCodeOwners[code] = id }
-
-        let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
+    /// Inserts the new payments in one statement and updates the others in another.
+    private func apply(_ changes: [PaymentChange], account: String, on connection: PostgresConnection) async throws -> [Int: Int64] {
         var inserts = PostgresPaymentColumns()
         var updates = PostgresPaymentColumns()
         var insertIndexByNumber: [Int64: Int] = [:]
-        for (index, write) in plan.writes.enumerated() {
-            switch write {
+        for (index, change) in changes.enumerated() {
+            switch change {
             case .insert(let payment):
                 inserts.append(payment)
                 insertIndexByNumber[payment.number] = index
@@ -363,76 +355,7 @@ public final class PostgresPaymentStore: PaymentStore {
                 FROM \(source) WHERE p.account_id = $1 AND p.id = u.id
                 """, binds: binds), logger: logger)
         }
-        if plan.numbersUsed > 0 {
-            try await connection.query(
-                "UPDATE account_counters SET next_payment_number = \(nextNumber + plan.numbersUsed) WHERE account_id = \(account)",
-                logger: logger)
-        }
-        return plan.results(insertedIds: insertedIds)
-    }
-
-    private func updateOrders(_ lines: [OrderLine], account: String, on connection: PostgresConnection) async throws -> [OrderLineResult] {
-        let keys = OrderUpsertPlanner.keys(for: lines)
-        var existing: [Order] = []
-        let rows = try await connection.query(
-            "SELECT id, order_ref FROM orders WHERE account_id = \(account) AND (id = ANY(\(Array(keys.ids))) OR order_ref = ANY(\(Array(keys.refs))))",
-            logger: logger)
-        for try await (id, ref) in rows.decode((Int64, String).self) { existing.append(Order(id: id, ref: ref)) }
-        let plan = OrderUpsertPlanner.plan(lines, existing: existing)
-        var insertedIds: [Int: Int64] = [:]
-        for (index, write) in plan.writes.enumerated() {
-            switch write {
-            case .insert(let ref):
-                let rows = try await connection.query(
-                    "INSERT INTO orders (account_id, order_ref) VALUES (\(account), \(ref)) RETURNING id", logger: logger)
-                for try await id in rows.decode(Int64.self) { insertedIds[index] = id }
-            case .rename(let order):
-                try await connection.query(
-                    "UPDATE orders SET order_ref = \(order.ref) WHERE account_id = \(account) AND id = \(order.id)", logger: logger)
-            }
-        }
-        return plan.results(insertedIds: insertedIds)
-    }
-
-    private func cancel(
-        _ request: CancelPaymentRequest, account: String, now: UTCDateTime, nextNumber: Int64, on connection: PostgresConnection
-    ) async throws -> (Payment, PaymentCancellation) {
-        var binds = PostgresBindings()
-        binds.append(account)
-        let column: String
-        switch request.payment {
-        case .id(let id): column = "p.id"; binds.append(id)
-        case .number(let number): column = "p.number"; binds.append(number)
-        case .referenceNumber(let reference): column = "p.imported_ref"; binds.append(reference)
-        case .backOfficeCode(let code): column = "p.back_office_code"; binds.append(code)
-        }
-        let payment = try await fetchPayments(
-            connection, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = $1 AND \(column) = $2",
-            binds).first
-        var codeTaken = false
-        if let code = request.details.backOfficeCode {
-            let rows = try await connection.query(
-                "SELECT 1 FROM payment_cancellations WHERE account_id = \(account) AND back_office_code = \(code)", logger: logger)
-            for try await _ in rows { codeTaken = true }
-        }
-        var (cancelled, cancellation) = try CancelPlanner.plan(
-            request, payment: payment, backOfficeCodeTaken: codeTaken, now: now, nextNumber: nextNumber)
-        try await connection.query(
-            "UPDATE payments SET life_cycle_state = \(cancelled.lifeCycleState.rawValue), active = \(Int64(cancelled.active ? 1 : 0)) WHERE account_id = \(account) AND id = \(cancelled.id)",
-            logger: logger)
-        let details = cancellation.details
-        let rows = try await connection.query("""
-            INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
-            life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
-            VALUES (\(account), \(cancellation.number), \(cancellation.paymentId), \(cancellation.amount.scaled),
-            \(cancellation.issuedOn.cin7), \(cancellation.postedOn.cin7), \(cancellation.lifeCycleState.rawValue),
-            \(details.typeId), \(details.categoryId), \(details.notes), \(details.backOfficeCode), \(details.issueReason),
-            \(UDFValues(details).json)) RETURNING id
-            """, logger: logger)
-        for try await id in rows.decode(Int64.self) { cancellation.id = id }
-        try await connection.query(
-            "UPDATE account_counters SET next_cancellation_number = \(nextNumber + 1) WHERE account_id = \(account)", logger: logger)
-        return (cancelled, cancellation)
+        return insertedIds
     }
 
     // MARK: - Reading rows

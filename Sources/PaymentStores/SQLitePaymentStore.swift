@@ -40,19 +40,26 @@ public final class SQLitePaymentStore: PaymentStore {
     public func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome] {
         do {
             return try await database.write { db in
-                try Self.outcomes(of: commands, in: db)
+                var engine = StoreEngine(commands, records: try Self.fetchRecords(for: commands, in: db))
+                while let step = engine.nextStep() {
+                    switch step {
+                    case .read(let request, let account):
+                        try engine.fetched(try Self.fetch(request, account: account, in: db))
+                    case .write(let changes, let account):
+                        try engine.wrote(try Self.apply(changes, account: account, in: db))
+                    }
+                }
+                try Self.record(engine.newRecords.replies, of: engine.newRecords.commands, in: db)
+                return engine.outcomes
             }
         } catch {
             throw Self.storeError(error)
         }
     }
 
-    public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+    public func read(_ request: DataRequest, account: String) async throws -> FetchedData {
         do {
-            return try await database.read { db in
-                let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
-                return try Self.fetchPayments(db, bound.sql, bound.values)
-            }
+            return try await database.read { db in try Self.fetch(request, account: account, in: db) }
         } catch {
             throw Self.storeError(error)
         }
@@ -106,42 +113,7 @@ public final class SQLitePaymentStore: PaymentStore {
         try database.close()
     }
 
-    // MARK: - One command
-
-    /// Runs one command and records its reply. Every operation reads and plans before it
-    /// writes, and refuses (throws `DomainError`) only while planning, so a refusal leaves
-    /// nothing behind without the cost of a savepoint per command.
-    static func execute(_ command: StoreCommand, in db: Database) throws -> StoredReply {
-        let outcome: OperationOutcome
-        do {
-            outcome = try run(command, in: db)
-        } catch let refusal as DomainError {
-            outcome = .refused(refusal)
-        }
-        let reply = command.reply(outcome)
-        try record(reply, of: command, in: db)
-        return reply
-    }
-
-    /// UpdatePayments commands of one account and one moment, planned as one run of lines:
-    /// the same effects and replies as one after the other, with one set of lookups.
-    static func executeUpdatePayments(
-        _ run: [(command: StoreCommand, lines: [PaymentLine])], in db: Database
-    ) throws -> [StoredReply] {
-        guard let first = run.first?.command, run.count > 1 else { return try run.map { try execute($0.command, in: db) } }
-        let results: [PaymentLineResult]
-        do {
-            results = try updatePayments(run.map(\.lines), account: first.account, now: first.now, in: db)
-        } catch is DomainError {
-            // Thrown while planning, before any write: each command then gets its own answer.
-            return try run.map { try execute($0.command, in: db) }
-        }
-        let replies = zip(run, try BatchSchedule.split(results, among: run)).map { member, own in
-            member.command.reply(.payments(own))
-        }
-        try record(replies, of: run.map(\.command), in: db)
-        return replies
-    }
+    // MARK: - The engine's steps
 
     /// The idempotency records of `commands`, in statements of many rows.
     private static func record(_ replies: [StoredReply], of commands: [StoreCommand], in db: Database) throws {
@@ -150,53 +122,84 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
-    private static func record(_ reply: StoredReply, of command: StoreCommand, in db: Database) throws {
-        try record([reply], of: [command], in: db)
-    }
-
-    private static func run(_ command: StoreCommand, in db: Database) throws -> OperationOutcome {
-        let account = command.account
-        switch command.operation {
-        case .updatePayments(let lines):
-            return .payments(try updatePayments([lines], account: account, now: command.now, in: db))
-        case .updateOrders(let lines):
-            return .orders(try updateOrders(lines, account: account, in: db))
-        case .deletePayments(let query):
-            return .deleted(try deletePayments(query, account: account, in: db))
-        case .cancelPayment(let request):
-            let (payment, cancellation) = try cancel(request, account: account, now: command.now, in: db)
-            return .cancelled(payment: payment, cancellation: cancellation)
+    static func fetch(_ request: DataRequest, account: String, in db: Database) throws -> FetchedData {
+        var data = FetchedData()
+        let byKey: [(column: String, values: [SQLValue])] = [
+            ("p.id", request.paymentIds.map { .integer($0) }),
+            ("p.imported_ref", request.paymentImportedRefs.map { .text($0) }),
+            ("p.number", request.paymentNumbers.map { .integer($0) }),
+            ("p.back_office_code", request.paymentBackOfficeCodes.map { .text($0) }),
+        ]
+        for (column, values) in byKey {
+            for chunk in chunks(values) {
+                data.found(try fetchPayments(
+                    db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND \(column) IN (\(placeholders(chunk.count)))",
+                    [.text(account)] + chunk))
+            }
         }
-    }
-
-    private static func updatePayments(_ lines: [[PaymentLine]], account: String, now: UTCDateTime, in db: Database) throws -> [PaymentLineResult] {
-        let keys = PaymentUpsertPlanner.keys(for: lines)
-        var lookup = PaymentLookup()
-        for chunk in chunks(Array(keys.paymentIds)) {
-            lookup.payments += try fetchPayments(
-                db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND p.id IN (\(placeholders(chunk.count)))",
-                [.text(account)] + chunk.map { .integer($0) })
+        for chunk in chunks(Array(request.orderIds)) {
+            data.orders += try fetchOrders(db, "WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .integer($0) })
         }
-        for chunk in chunks(Array(keys.importedRefs)) {
-            lookup.payments += try fetchPayments(
-                db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND p.imported_ref IN (\(placeholders(chunk.count)))",
-                [.text(account)] + chunk.map { .text($0) })
+        for chunk in chunks(Array(request.orderRefs)) {
+            data.orders += try fetchOrders(db, "WHERE account_id = ? AND order_ref IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .text($0) })
         }
-        for chunk in chunks(Array(keys.orderIds)) {
-            lookup.orders += try fetchOrders(db, "WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .integer($0) })
-        }
-        for chunk in chunks(Array(keys.orderRefs)) {
-            lookup.orders += try fetchOrders(db, "WHERE account_id = ? AND order_ref IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .text($0) })
-        }
-        for chunk in chunks(Array(keys.backOfficeCodes)) {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT back_office_code, id FROM payments WHERE account_id = ? AND back_office_code IN (\(placeholders(chunk.count)))"),
+        for chunk in chunks(Array(request.cancellationBackOfficeCodes)) {
+            let codes = try String.fetchAll(
+                db.cachedStatement(sql: "SELECT back_office_code FROM payment_cancellations WHERE account_id = ? AND back_office_code IN (\(placeholders(chunk.count)))"),
                 arguments: StatementArguments([account] + chunk))
-            for row in rows { lookup.backOfficeCodeOwners[row[0]] = row[1] }
+            data.cancellationBackOfficeCodesInUse.formUnion(codes)
         }
-        let nextNumber = try counter(.payments, account: account, in: db)
-        let plan = PaymentUpsertPlanner.plan(lines, lookup: lookup, now: now, nextNumber: nextNumber)
+        if let query = request.query {
+            let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
+            data.selected = try fetchPayments(db, bound.sql, bound.values)
+        }
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = ?"),
+            arguments: [account]) {
+            data.counters = AccountCounters(nextPaymentNumber: row[0], nextCancellationNumber: row[1])
+        }
+        return data
+    }
 
+    static func apply(_ changes: Changes, account: String, in db: Database) throws -> InsertedIds {
+        var ids = InsertedIds()
+        for chunk in chunks(changes.deletedPaymentIds) {
+            try db.execute(
+                sql: "DELETE FROM payments WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))",
+                arguments: arguments([.text(account)] + chunk.map { .integer($0) }))
+        }
+        for (index, change) in changes.orders.enumerated() {
+            switch change {
+            case .insert(let ref):
+                try db.execute(sql: "INSERT INTO orders (account_id, order_ref) VALUES (?, ?)", arguments: [account, ref])
+                ids.orders[index] = db.lastInsertedRowID
+            case .rename(let order):
+                try db.execute(sql: "UPDATE orders SET order_ref = ? WHERE account_id = ? AND id = ?", arguments: [order.ref, account, order.id])
+            }
+        }
+        ids.payments = try apply(changes.payments, account: account, in: db)
+        for cancellation in changes.cancellations {
+            let details = cancellation.details
+            try db.execute(
+                sql: """
+                    INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
+                    life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [account, cancellation.number, cancellation.paymentId, cancellation.amount.scaled,
+                            cancellation.issuedOn.cin7, cancellation.postedOn.cin7, cancellation.lifeCycleState.rawValue,
+                            details.typeId, details.categoryId, details.notes, details.backOfficeCode, details.issueReason,
+                            UDFValues(details).json])
+            ids.cancellations.append(db.lastInsertedRowID)
+        }
+        if let next = changes.nextPaymentNumber { try setCounter(.payments, to: next, account: account, in: db) }
+        if let next = changes.nextCancellationNumber { try setCounter(.cancellations, to: next, account: account, in: db) }
+        return ids
+    }
+
+    /// Inserts and updates payments in order, giving the inserts their ids.
+    private static func apply(_ changes: [PaymentChange], account: String, in db: Database) throws -> [Int: Int64] {
+        guard !changes.isEmpty else { return [:] }
         // Ids are given here rather than by SQLite, so that consecutive inserts go as one
         // statement of many rows (a third faster than one a row) and their ids are known.
         var nextId = try Int64.fetchOne(db.cachedStatement(sql: """
@@ -210,23 +213,22 @@ public final class SQLitePaymentStore: PaymentStore {
             amount = ?, payment_date = ?, transaction_authorized = ?, transaction_ref = ?, comments = ?,
             back_office_code = ?, life_cycle_state = ? WHERE account_id = ? AND id = ?
             """)
-        for (index, write) in plan.writes.enumerated() {
-            switch write {
+        for (index, change) in changes.enumerated() {
+            switch change {
             case .insert(var payment):
                 payment.id = nextId
                 insertedIds[index] = nextId
                 nextId += 1
                 pendingInserts.append(payment)
             case .update(let payment):
-                // Writes stay in line order: the planner's key claims assume it.
+                // Writes stay in order: an update may free a key a later insert takes.
                 try insertPayments(pendingInserts, account: account, in: db)
                 pendingInserts.removeAll(keepingCapacity: true)
                 try SQLitePaymentBinder.update(payment, account: account, with: update, in: db)
             }
         }
         try insertPayments(pendingInserts, account: account, in: db)
-        if plan.numbersUsed > 0 { try setCounter(.payments, to: nextNumber + plan.numbersUsed, account: account, in: db) }
-        return plan.results(insertedIds: insertedIds)
+        return insertedIds
     }
 
     private static func insertPayments(_ payments: [Payment], account: String, in db: Database) throws {
@@ -235,90 +237,11 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
-    private static func updateOrders(_ lines: [OrderLine], account: String, in db: Database) throws -> [OrderLineResult] {
-        let keys = OrderUpsertPlanner.keys(for: lines)
-        var existing: [Order] = []
-        for chunk in chunks(Array(keys.ids)) {
-            existing += try fetchOrders(db, "WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .integer($0) })
-        }
-        for chunk in chunks(Array(keys.refs)) {
-            existing += try fetchOrders(db, "WHERE account_id = ? AND order_ref IN (\(placeholders(chunk.count)))", [.text(account)] + chunk.map { .text($0) })
-        }
-        let plan = OrderUpsertPlanner.plan(lines, existing: existing)
-        var insertedIds: [Int: Int64] = [:]
-        for (index, write) in plan.writes.enumerated() {
-            switch write {
-            case .insert(let ref):
-                try db.execute(sql: "INSERT INTO orders (account_id, order_ref) VALUES (?, ?)", arguments: [account, ref])
-                insertedIds[index] = db.lastInsertedRowID
-            case .rename(let order):
-                try db.execute(sql: "UPDATE orders SET order_ref = ? WHERE account_id = ? AND id = ?", arguments: [order.ref, account, order.id])
-            }
-        }
-        return plan.results(insertedIds: insertedIds)
-    }
-
-    private static func deletePayments(_ query: PaymentQuery, account: String, in db: Database) throws -> [Payment] {
-        let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
-        let doomed = try fetchPayments(db, bound.sql, bound.values)
-        for chunk in chunks(doomed.map(\.id)) {
-            try db.execute(
-                sql: "DELETE FROM payments WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))",
-                arguments: arguments([.text(account)] + chunk.map { .integer($0) }))
-        }
-        return doomed
-    }
-
-    private static func cancel(
-        _ request: CancelPaymentRequest, account: String, now: UTCDateTime, in db: Database
-    ) throws -> (Payment, PaymentCancellation) {
-        let (column, value): (String, SQLValue) = switch request.payment {
-        case .id(let id): ("p.id", .integer(id))
-        case .number(let number): ("p.number", .integer(number))
-        case .referenceNumber(let reference): ("p.imported_ref", .text(reference))
-        case .backOfficeCode(let code): ("p.back_office_code", .text(code))
-        }
-        let payment = try fetchPayments(
-            db, "SELECT \(PaymentSQL.selectColumns) \(PaymentSQL.fromPayments) WHERE p.account_id = ? AND \(column) = ?",
-            [.text(account), value]).first
-        var codeTaken = false
-        if let code = request.details.backOfficeCode {
-            codeTaken = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM payment_cancellations WHERE account_id = ? AND back_office_code = ?)",
-                arguments: [account, code]) ?? false
-        }
-        let nextNumber = try counter(.cancellations, account: account, in: db)
-        var (cancelled, cancellation) = try CancelPlanner.plan(
-            request, payment: payment, backOfficeCodeTaken: codeTaken, now: now, nextNumber: nextNumber)
-        try db.execute(sql: "UPDATE payments SET life_cycle_state = ?, active = ? WHERE account_id = ? AND id = ?",
-                       arguments: [cancelled.lifeCycleState.rawValue, cancelled.active, account, cancelled.id])
-        let details = cancellation.details
-        try db.execute(
-            sql: """
-                INSERT INTO payment_cancellations (account_id, number, payment_id, amount, issued_on, posted_on,
-                life_cycle_state, type_id, category_id, notes, back_office_code, issue_reason, udf)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [account, cancellation.number, cancellation.paymentId, cancellation.amount.scaled,
-                        cancellation.issuedOn.cin7, cancellation.postedOn.cin7, cancellation.lifeCycleState.rawValue,
-                        details.typeId, details.categoryId, details.notes, details.backOfficeCode, details.issueReason,
-                        UDFValues(details).json])
-        cancellation.id = db.lastInsertedRowID
-        try setCounter(.cancellations, to: nextNumber + 1, account: account, in: db)
-        return (cancelled, cancellation)
-    }
-
     // MARK: - Reading rows
 
     private enum Counter: String {
         case payments = "next_payment_number"
         case cancellations = "next_cancellation_number"
-    }
-
-    /// The account's next number; reading it writes nothing, so a refusal after it is clean.
-    private static func counter(_ counter: Counter, account: String, in db: Database) throws -> Int64 {
-        let select = try db.cachedStatement(sql: "SELECT \(counter.rawValue) FROM account_counters WHERE account_id = ?")
-        return try Int64.fetchOne(select, arguments: [account]) ?? 1
     }
 
     private static func setCounter(_ counter: Counter, to next: Int64, account: String, in db: Database) throws {
@@ -329,13 +252,13 @@ public final class SQLitePaymentStore: PaymentStore {
         try upsert.execute(arguments: [account, next])
     }
 
-    typealias KnownRecord = BatchSchedule.KnownRecord
+    typealias KnownRecord = StoreEngine.KnownRecord
 
     /// The idempotency records of a batch's keys, by account and key. Bound and read
     /// directly: a batch looks up to 900 keys at once, and most find nothing.
-    static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [BatchSchedule.RecordKey: KnownRecord] {
-        var records: [BatchSchedule.RecordKey: KnownRecord] = [:]
-        for (account, keys) in BatchSchedule.keysByAccount(commands) {
+    static func fetchRecords(for commands: [StoreCommand], in db: Database) throws -> [StoreEngine.RecordKey: KnownRecord] {
+        var records: [StoreEngine.RecordKey: KnownRecord] = [:]
+        for (account, keys) in StoreEngine.keysByAccount(commands) {
             for chunk in chunks(Array(keys)) {
                 let select = try db.cachedStatement(sql: """
                     SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
@@ -343,7 +266,7 @@ public final class SQLitePaymentStore: PaymentStore {
                     """)
                 try SQLitePaymentBinder.query([.text(account)] + chunk.map { .text($0) }, with: select, in: db) { row in
                     let key = SQLitePaymentBinder.text(row, 0) ?? ""
-                    records[BatchSchedule.RecordKey(account: account, key: key)] = knownRecord(row, from: 1)
+                    records[StoreEngine.RecordKey(account: account, key: key)] = knownRecord(row, from: 1)
                 }
             }
         }

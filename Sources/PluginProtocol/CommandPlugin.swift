@@ -2,7 +2,9 @@ import Foundation
 import PaymentsDomain
 
 /// A handler for one command name. A plugin sees the payments domain and this protocol,
-/// never Kafka: it turns a body into work for the store and the store's outcome into a reply.
+/// never Kafka: it decodes a body into its command's logic over the domain (a `PaymentWrite`
+/// or a `PaymentRead`), which also builds the reply. The runtime owns the rest: envelopes,
+/// idempotency, transactions, batching, retries and publishing.
 public protocol CommandPlugin: Sendable {
     /// The value of the `command` header this plugin handles.
     static var command: String { get }
@@ -11,16 +13,10 @@ public protocol CommandPlugin: Sendable {
     /// CancelPayment carries a token in its JSON body.
     func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials
 
-    /// What the command asks of the store, or why it cannot run.
+    /// The command's logic, or why it cannot run.
     func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork
 
-    /// The reply to a write, recorded with its effects. `request` is the command it answers.
-    func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply
-
-    /// The reply to a read (GetPayments).
-    func reply(to payments: [Payment], query: PaymentQuery) -> StoredReply
-
-    /// The reply of a command that cannot run at all.
+    /// The reply of a command that cannot run, or that its logic refused.
     func errorReply(_ error: DomainError) -> StoredReply
 }
 
@@ -54,9 +50,9 @@ public enum Credentials: Sendable, Hashable {
 
 public enum PluginWork: Sendable {
     /// Effects, applied once per idempotency key.
-    case write(StoreOperation)
-    /// A read-only query, never recorded.
-    case read(PaymentQuery)
+    case write(any PaymentWrite)
+    /// A read-only command, never recorded.
+    case read(any PaymentRead)
 }
 
 public enum ReplyStatus: String, Sendable {
@@ -70,10 +66,6 @@ extension CommandPlugin {
             throw DomainError(.unauthorized, "\(Self.command) needs the apiid and apikey headers")
         }
         return .apiKey(apiId: apiId, apiKey: apiKey)
-    }
-
-    public func reply(to payments: [Payment], query: PaymentQuery) -> StoredReply {
-        errorReply(DomainError(.internal, "\(Self.command) does not read"))
     }
 
     public func errorReply(_ error: DomainError) -> StoredReply {

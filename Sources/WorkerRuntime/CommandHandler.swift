@@ -33,7 +33,7 @@ struct CommandHandler: Sendable {
     private enum Step {
         case publish([KafkaProducerMessage])
         case write(Write)
-        case read(PaymentQuery, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
+        case read(any PaymentRead, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
     }
 
     /// Everything to publish for `messages`, in order, gathered in one array; nil when the
@@ -66,12 +66,12 @@ struct CommandHandler: Sendable {
                     await emit(outgoing)
                     outgoing = []
                 }
-            case .read(let query, let account, let envelope, let name, let plugin):
+            case .read(let read, let account, let envelope, let name, let plugin):
                 // A read sees every write before it in the partition.
                 guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
-                switch await withRetries({ try await store.payments(account: account, matching: query) }) {
-                case .success(let payments):
-                    outgoing += publish(plugin.reply(to: payments, query: query), for: envelope, name: name, replayed: false)
+                switch await withRetries({ try await store.read(read.reads(), account: account) }) {
+                case .success(let data):
+                    outgoing += publish(read.reply(with: data), for: envelope, name: name, replayed: false)
                 case .failure(let failure) where failure.kind == .unavailable:
                     return await interrupted(outgoing, emit)
                 case .failure(let failure):
@@ -118,15 +118,15 @@ struct CommandHandler: Sendable {
             }
             let epochSeconds = Int64(Date().timeIntervalSince1970)
             switch try plugin.decode(request, account: account) {
-            case .write(let operation):
+            case .write(let write):
                 let command = StoreCommand(
                     account: account.apiId, idempotencyKey: envelope.idempotencyKey,
-                    fingerprint: Self.fingerprint(command: name, body: body), operation: operation,
-                    now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds
-                ) { outcome in plugin.reply(to: outcome, request: request) }
+                    fingerprint: Self.fingerprint(command: name, body: body), write: write,
+                    now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds,
+                    refusal: plugin.errorReply)
                 return .write(Write(command: command, envelope: envelope, name: name, plugin: plugin))
-            case .read(let query):
-                return .read(query, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
+            case .read(let read):
+                return .read(read, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
             }
         } catch let error as DomainError {
             return .publish(refuse(envelope, name: name, plugin: plugin, error))
@@ -147,7 +147,7 @@ struct CommandHandler: Sendable {
 
         mutating func append(_ write: Write) {
             commands.append(write)
-            lineCount += write.command.operation.lineCount
+            lineCount += write.command.write.lineCount
         }
 
         mutating func take() -> [Write] {
@@ -171,7 +171,7 @@ struct CommandHandler: Sendable {
             for (write, outcome) in zip(writes, outcomes) {
                 switch outcome {
                 case .applied(let reply):
-                    metrics.linesHandled(write.name, count: write.command.operation.lineCount)
+                    metrics.linesHandled(write.name, count: write.command.write.lineCount)
                     outgoing += publish(reply, for: write.envelope, name: write.name, replayed: false)
                 case .replayed(let reply):
                     metrics.replayed(write.name)

@@ -44,23 +44,18 @@ public struct CancelPaymentPlugin: CommandPlugin {
             udfStrings: try (1...CancellationDetails.udfStringCount).map { index throws(DomainError) in try Self.text(body, "udf_string_\(index)", limit: 255) },
             udfFloats: try (1...CancellationDetails.udfFloatCount).map { index throws(DomainError) in try Self.decimal(body, "udf_float_\(index)") },
             udfDates: try (1...CancellationDetails.udfDateCount).map { index throws(DomainError) in try Self.date(body, "udf_date_\(index)") })
-        _ = try Self.fieldsSet(body)
-        return .write(.cancelPayment(CancelPaymentRequest(payment: identifier, details: details)))
+        let fields = try Self.fieldsSet(body)
+        return .write(CancelPaymentWrite(request: CancelPaymentRequest(payment: identifier, details: details)) { payment, cancellation in
+            Self.reply(payment, cancellation, fields: fields)
+        })
     }
 
-    public func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply {
-        switch outcome {
-        case .cancelled(let payment, let cancellation):
-            let fields = (try? Self.fieldsSet(try Self.object(request))) ?? nil
-            let data = "{\"payment\":\(Self.json(payment, fields: fields)),\"payment_cancellation\":\(Self.json(cancellation, fields: fields))}"
-            return StoredReply(
-                status: ReplyStatus.ok.rawValue, contentType: "application/json",
-                body: Array("{\"status\":{\"message\":null,\"description\":null,\"code\":\"OK\"},\"data\":\(data)}".utf8))
-        case .refused(let error):
-            return errorReply(error)
-        default:
-            return errorReply(DomainError(.internal, "CancelPayment got an outcome of another command"))
-        }
+    /// CRM.COM's envelope with the payment and its cancellation, limited to `fields_set`.
+    static func reply(_ payment: Payment, _ cancellation: PaymentCancellation, fields: Set<String>?) -> StoredReply {
+        let data = "{\"payment\":\(json(payment, fields: fields)),\"payment_cancellation\":\(json(cancellation, fields: fields))}"
+        return StoredReply(
+            status: ReplyStatus.ok.rawValue, contentType: "application/json",
+            body: Array("{\"status\":{\"message\":null,\"description\":null,\"code\":\"OK\"},\"data\":\(data)}".utf8))
     }
 
     /// CRM.COM's envelope with the code in `status.code` and no data.

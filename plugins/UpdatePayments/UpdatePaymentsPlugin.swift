@@ -8,17 +8,11 @@ public struct UpdatePaymentsPlugin: CommandPlugin {
     public init() {}
 
     public func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork {
-        .write(.updatePayments(try PaymentLineDecoder.decode(try csvDocument(request))))
+        .write(UpdatePaymentsWrite(lines: try PaymentLineDecoder.decode(try csvDocument(request)), reply: reply))
     }
 
-    public func reply(to outcome: OperationOutcome, request: CommandRequest) -> StoredReply {
-        switch outcome {
-        case .payments(let results):
-            return csvReply(body: PaymentLineResult.csv(results), anyLineFailed: results.contains { !$0.errors.isEmpty })
-        case .refused(let error):
-            return errorReply(error)
-        default:
-            return errorReply(DomainError(.internal, "UpdatePayments got an outcome of another command"))
-        }
+    /// The CSV of result rows: `partial` when any line failed.
+    public func reply(to results: [PaymentLineResult]) -> StoredReply {
+        csvReply(body: PaymentLineResult.csv(results), anyLineFailed: results.contains { !$0.errors.isEmpty })
     }
 }

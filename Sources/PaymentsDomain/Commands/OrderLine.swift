@@ -77,10 +77,7 @@ public enum OrderLineDecoder {
 
 /// The writes of one UpdateOrders command.
 public struct OrderUpsertPlan: Sendable {
-    public enum Write: Sendable, Hashable {
-        case insert(ref: String)
-        case rename(Order)
-    }
+    public typealias Write = OrderChange
 
     public internal(set) var writes: [Write] = []
     var lines: [(result: OrderLineResult, pendingInsert: Int?)] = []

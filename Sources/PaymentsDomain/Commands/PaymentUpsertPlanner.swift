@@ -23,12 +23,7 @@ public struct PaymentLookup: Sendable {
 
 /// The writes one UpdatePayments command makes, and how to turn their outcome into the reply.
 public struct PaymentUpsertPlan: Sendable {
-    public enum Write: Sendable, Hashable {
-        /// A new payment; its id is the store's to assign (the value here is 0).
-        case insert(Payment)
-        /// The whole new state of an existing payment.
-        case update(Payment)
-    }
+    public typealias Write = PaymentChange
 
     enum Target: Hashable, Sendable {
         case existing(Int64)

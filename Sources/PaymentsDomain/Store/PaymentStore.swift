@@ -7,8 +7,8 @@ public protocol PaymentStore: Sendable {
     /// `StoreError` when the batch could not be committed; then nothing of it took effect.
     func execute(_ commands: [StoreCommand]) async throws -> [StoreOutcome]
 
-    /// GetPayments: the rows matching the query, in its order.
-    func payments(account: String, matching query: PaymentQuery) async throws -> [Payment]
+    /// Looks `request` up in `account`, outside any write (a read-only command).
+    func read(_ request: DataRequest, account: String) async throws -> FetchedData
 
     func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord?
 
@@ -24,53 +24,35 @@ public protocol PaymentStore: Sendable {
     func close() async throws
 }
 
-public enum StoreOperation: Sendable {
-    case updateOrders([OrderLine])
-    case updatePayments([PaymentLine])
-    case deletePayments(PaymentQuery)
-    case cancelPayment(CancelPaymentRequest)
-
-    /// CSV lines for the imports, 1 for the others: a measure of the work and memory it takes.
-    public var lineCount: Int {
-        switch self {
-        case .updateOrders(let lines): lines.count
-        case .updatePayments(let lines): lines.count
-        case .deletePayments, .cancelPayment: 1
-        }
-    }
-}
-
-/// What an operation did, for the plugin to turn into a reply.
-public enum OperationOutcome: Sendable {
-    case orders([OrderLineResult])
-    case payments([PaymentLineResult])
-    case deleted([Payment])
-    case cancelled(payment: Payment, cancellation: PaymentCancellation)
-    /// Refused as a whole, with nothing changed.
-    case refused(DomainError)
-}
-
+/// One command as a store runs it: its write, and its idempotency record's key and fingerprint.
 public struct StoreCommand: Sendable {
     public var account: String
     public var idempotencyKey: String
     /// SHA-256 of the command name and body.
     public var fingerprint: [UInt8]
-    public var operation: StoreOperation
+    public var write: any PaymentWrite
     /// The time the command is handled at: creation and posting dates, record age.
     public var now: UTCDateTime
     public var epochSeconds: Int64
-    /// Builds the reply recorded with the effects, inside the same transaction.
-    public var reply: @Sendable (OperationOutcome) -> StoredReply
+    /// The reply recorded when the write refuses the command.
+    public var refusal: @Sendable (DomainError) -> StoredReply
 
-    public init(account: String, idempotencyKey: String, fingerprint: [UInt8], operation: StoreOperation,
-                now: UTCDateTime, epochSeconds: Int64, reply: @escaping @Sendable (OperationOutcome) -> StoredReply) {
+    public init(account: String, idempotencyKey: String, fingerprint: [UInt8], write: any PaymentWrite,
+                now: UTCDateTime, epochSeconds: Int64, refusal: @escaping @Sendable (DomainError) -> StoredReply) {
         self.account = account
         self.idempotencyKey = idempotencyKey
         self.fingerprint = fingerprint
-        self.operation = operation
+        self.write = write
         self.now = now
         self.epochSeconds = epochSeconds
-        self.reply = reply
+        self.refusal = refusal
+    }
+}
+
+extension PaymentStore {
+    /// The rows a query selects, in its order.
+    public func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+        try await read(DataRequest(query: query), account: account).selected
     }
 }
 

@@ -18,8 +18,8 @@ struct StoreWithDeadline: PaymentStore {
         try await call("a transaction") { try await store.execute(commands) }
     }
 
-    func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
-        try await call("a query") { try await store.payments(account: account, matching: query) }
+    func read(_ request: DataRequest, account: String) async throws -> FetchedData {
+        try await call("a query") { try await store.read(request, account: account) }
     }
 
     func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord? {

@@ -14,7 +14,7 @@ struct PostgresConcurrencyTests {
 
         func command(_ csv: String, key: String, orders: Bool = false) throws -> StoreCommand {
             let document = try CSVReader.read(csv)
-            let operation: StoreOperation = orders
+            let operation: TestOperation = orders
                 ? .updateOrders(try OrderLineDecoder.decode(document))
                 : .updatePayments(try PaymentLineDecoder.decode(document))
             return StoreCommand(account: "123", idempotencyKey: key, fingerprint: Array(key.utf8), operation: operation,

@@ -288,7 +288,7 @@ struct StoreConformanceTests {
             #expect(try await harness.run(.updatePayments(lines), account: "other", key: "k-1", fingerprint: "body-a").operation != nil)
 
             // A refused command is recorded too, and replays as refused.
-            let cancel = StoreOperation.cancelPayment(CancelPaymentRequest(payment: .id(5), details: CancellationDetails(typeId: "T")))
+            let cancel = TestOperation.cancelPayment(CancelPaymentRequest(payment: .id(5), details: CancellationDetails(typeId: "T")))
             let refused = try await harness.run(cancel, key: "k-2")
             #expect(refused.outcome == .applied(StoredReply(status: "error", contentType: "application/json", body: Array("NOT_FOUND".utf8))))
             #expect(try await harness.run(cancel, key: "k-2").outcome == .replayed(StoredReply(status: "error", contentType: "application/json", body: Array("NOT_FOUND".utf8))))
@@ -328,7 +328,7 @@ struct StoreConformanceTests {
     /// may differ from running them one after the other.
     @Test("a batch of mixed commands answers and stores exactly what they do one at a time", arguments: StoreKind.allCases)
     func batchEqualsOneAtATime(kind: StoreKind) async throws {
-        let bodies: [(key: String, account: String, operation: StoreOperation)] = try [
+        let bodies: [(key: String, account: String, operation: TestOperation)] = try [
             ("a", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount\nRef123,P1,1\n"))),
             ("b", "123", .updatePayments(Self.lines("PaymentImportedRef,Amount,BackOfficeCode\nP1,2,B1\n"))),
             ("c", "123", .updatePayments(Self.lines("OrderRef,PaymentImportedRef,Amount,BackOfficeCode\nRef123,P2,3,B1\nNoSuch,P3,4\n"))),

@@ -1,8 +1,12 @@
 import Foundation
 import PaymentStores
+import CancelPaymentPlugin
+import DeletePaymentsPlugin
 import PaymentsDomain
 import Synchronization
 import Testing
+import UpdateOrdersPlugin
+import UpdatePaymentsPlugin
 
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
@@ -42,12 +46,12 @@ struct StoreHarness {
 
     func close() async { await cleanup() }
 
-    /// Runs one command and returns the store's outcome and what the operation did.
+    /// Runs one command and returns the store's outcome and what the write did.
     @discardableResult
     func run(
-        _ operation: StoreOperation, account: String = "123", key: String = UUID().uuidString, fingerprint: String? = nil
-    ) async throws -> (outcome: StoreOutcome, operation: OperationOutcome?) {
-        let seen = Mutex<OperationOutcome?>(nil)
+        _ operation: TestOperation, account: String = "123", key: String = UUID().uuidString, fingerprint: String? = nil
+    ) async throws -> (outcome: StoreOutcome, operation: TestOutcome?) {
+        let seen = Mutex<TestOutcome?>(nil)
         let command = StoreCommand(
             account: account, idempotencyKey: key, fingerprint: Array((fingerprint ?? key).utf8), operation: operation,
             now: now, epochSeconds: 1_795_000_000
@@ -81,20 +85,57 @@ struct StoreHarness {
         try await store.payments(account: account, matching: try PaymentQuery.parse(urlQuery: query))
     }
 
-    func delete(_ query: String, account: String = "123") async throws -> OperationOutcome? {
+    func delete(_ query: String, account: String = "123") async throws -> TestOutcome? {
         try await run(.deletePayments(try PaymentQuery.parse(urlQuery: query)), account: account).operation
     }
 
-    func cancel(_ identifier: PaymentIdentifier, backOfficeCode: String? = nil, account: String = "123") async throws -> OperationOutcome? {
+    func cancel(_ identifier: PaymentIdentifier, backOfficeCode: String? = nil, account: String = "123") async throws -> TestOutcome? {
         let details = CancellationDetails(typeId: "T1", categoryId: "C1", notes: "by mistake", backOfficeCode: backOfficeCode,
                                           udfStrings: ["first"], udfFloats: ["1.5"], udfDates: [now])
         return try await run(.cancelPayment(CancelPaymentRequest(payment: identifier, details: details)), account: account).operation
     }
 }
 
+/// What the conformance suite asks of a store: the plugins' own store writes.
+enum TestOperation: Sendable {
+    case updateOrders([OrderLine])
+    case updatePayments([PaymentLine])
+    case deletePayments(PaymentQuery)
+    case cancelPayment(CancelPaymentRequest)
+
+    /// The plugin's write, answering through `reply` with what it did.
+    func write(reply: @escaping @Sendable (TestOutcome) -> StoredReply) -> any PaymentWrite {
+        switch self {
+        case .updateOrders(let lines): UpdateOrdersWrite(lines: lines) { reply(.orders($0)) }
+        case .updatePayments(let lines): UpdatePaymentsWrite(lines: lines) { reply(.payments($0)) }
+        case .deletePayments(let query): DeletePaymentsWrite(query: query) { reply(.deleted($0)) }
+        case .cancelPayment(let request): CancelPaymentWrite(request: request) { reply(.cancelled(payment: $0, cancellation: $1)) }
+        }
+    }
+}
+
+/// What a write did, as the tests read it.
+enum TestOutcome: Sendable {
+    case orders([OrderLineResult])
+    case payments([PaymentLineResult])
+    case deleted([Payment])
+    case cancelled(payment: Payment, cancellation: PaymentCancellation)
+    /// Refused as a whole, with nothing changed.
+    case refused(DomainError)
+}
+
+extension StoreCommand {
+    /// A command running one of the plugins' writes, whose replies say what it did.
+    init(account: String, idempotencyKey: String, fingerprint: [UInt8], operation: TestOperation, now: UTCDateTime,
+         epochSeconds: Int64, reply: @escaping @Sendable (TestOutcome) -> StoredReply) {
+        self.init(account: account, idempotencyKey: idempotencyKey, fingerprint: fingerprint, write: operation.write(reply: reply),
+                  now: now, epochSeconds: epochSeconds, refusal: { reply(.refused($0)) })
+    }
+}
+
 /// Replies the tests can read back: the plugins' real encoders come with the runtime.
 enum TestReply {
-    static func make(_ outcome: OperationOutcome) -> StoredReply {
+    static func make(_ outcome: TestOutcome) -> StoredReply {
         switch outcome {
         case .payments(let results):
             var writer = CSVWriter(header: PaymentLineResult.header)

@@ -35,25 +35,63 @@ struct PluginTests {
     /// The seed's request without its trailing comma.
     static let seedCancel = seedCancelAsWritten.replacingOccurrences(of: "Mistake\"},\n", with: "Mistake\"}\n")
 
+    static let now = try! UTCDateTime(parsing: "2026-11-22 10:00:00")
+
+    private func write(_ work: PluginWork) -> (any PaymentWrite)? {
+        guard case .write(let write) = work else { return nil }
+        return write
+    }
+
     private func request(_ body: String, headers: [String: String] = ["apiid": "123", "apikey": "12345"]) -> CommandRequest {
         CommandRequest(body: Array(body.utf8), headers: headers)
     }
 
-    @Test("UpdatePayments: the seed's insert decodes to one line, and its reply is the seed's")
+    @Test("UpdatePayments: the seed's insert reads its order, plans one insert with the account's next number, and its reply is the seed's")
     func updatePayments() throws {
         let plugin = UpdatePaymentsPlugin()
         let csv = "OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef\nRef123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789\n"
-        guard case .write(.updatePayments(let lines)) = try plugin.decode(request(csv), account: Self.account) else {
-            Issue.record("not an UpdatePayments write")
+        let write = try #require(try write(plugin.decode(request(csv), account: Self.account)))
+        #expect(write.lineCount == 1)
+        let reads = write.reads()
+        #expect(reads.orderRefs == ["Ref123"] && reads.paymentImportedRefs == ["Ref456"])
+        var data = FetchedData()
+        data.orders = [Order(id: 12345, ref: "Ref123")]
+        data.counters.nextPaymentNumber = 7
+        let plan = try write.plan(with: data, context: WriteContext(now: Self.now))
+        guard case .insert(let payment)? = plan.changes.payments.first, plan.changes.payments.count == 1 else {
+            Issue.record("not one insert: \(plan.changes.payments)")
             return
         }
-        #expect(lines.count == 1)
-        let reply = plugin.reply(to: .payments([PaymentLineResult(lineId: "1", paymentId: 1001, importedRef: "Ref456", orderId: 12345, orderRef: "Ref123")]), request: request(csv))
+        #expect(payment.number == 7 && payment.amount.description == "123.50")
+        #expect(plan.changes.nextPaymentNumber == 8)
+        var ids = InsertedIds()
+        ids.payments = [0: 1001]
+        let reply = try #require(plan.replies(ids).first)
         #expect(String(decoding: reply.body, as: UTF8.self) == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
         #expect(reply.status == "ok")
         #expect(reply.contentType == "text/csv")
-        let partial = plugin.reply(to: .payments([PaymentLineResult(lineId: "1", errors: "Failed")]), request: request(csv))
+        let partial = plugin.reply(to: [PaymentLineResult(lineId: "1", errors: "Failed")])
         #expect(partial.status == "partial")
+    }
+
+    @Test("UpdatePayments: consecutive commands merge into one write that answers each, unless a line names a PaymentId")
+    func updatePaymentsMerge() throws {
+        let plugin = UpdatePaymentsPlugin()
+        let first = try #require(try write(plugin.decode(request("OrderRef,PaymentImportedRef,Amount\nRef123,A,1\n"), account: Self.account)))
+        let second = try #require(try write(plugin.decode(request("OrderRef,PaymentImportedRef,Amount\nRef123,A,2\nRef123,B,3\n"), account: Self.account)))
+        let byId = try #require(try write(plugin.decode(request("PaymentId,Amount\n1,1\n"), account: Self.account)))
+        #expect(first.merged(with: byId) == nil && byId.merged(with: first) == nil)
+        let merged = try #require(first.merged(with: second))
+        #expect(merged.lineCount == 3)
+        var data = FetchedData()
+        data.orders = [Order(id: 12345, ref: "Ref123")]
+        let plan = try merged.plan(with: data, context: WriteContext(now: Self.now))
+        #expect(plan.changes.payments.count == 2, "A inserted once, updated in place by the second command; B inserted")
+        var ids = InsertedIds()
+        ids.payments = [0: 1, 1: 2]
+        let replies = plan.replies(ids).map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(replies == ["LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1,A,12345,Ref123,\n",
+                            "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1,A,12345,Ref123,\n2,2,B,12345,Ref123,\n"])
     }
 
     @Test("Cin7 commands need apiid and apikey headers")
@@ -67,50 +105,57 @@ struct PluginTests {
     @Test("GetPayments: the seed's query, and its reply row with the 13 fields in the seed's order")
     func getPayments() throws {
         let plugin = GetPaymentsPlugin()
-        guard case .read(let query) = try plugin.decode(request("where=OrderRef%3D'Ref123'"), account: Self.account) else {
+        guard case .read(let read) = try plugin.decode(request("where=OrderRef%3D'Ref123'"), account: Self.account) else {
             Issue.record("not a read")
             return
         }
-        let reply = plugin.reply(to: [Self.seedPayment], query: query)
-        #expect(String(decoding: reply.body, as: UTF8.self) == """
+        #expect(read.reads().query?.filter != nil)
+        var data = FetchedData()
+        data.selected = [Self.seedPayment]
+        #expect(String(decoding: read.reply(with: data).body, as: UTF8.self) == """
             PaymentId,PaymentImportedRef,OrderId,OrderRef,CreatedDate,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef,Comments
             1001,Ref456,12345,Ref123,2013-09-18 21:36:55,1,Direct Credit,1,123.50,2013-09-16 01:00:00,1,ABC123456789,
 
             """)
-        #expect(plugin.reply(to: [], query: query).body.isEmpty, "blank when no records")
+        #expect(read.reply(with: FetchedData()).body.isEmpty, "blank when no records")
         let fields = try #require(try? PaymentQuery.parse(urlQuery: "fields=PaymentId,Amount"))
         #expect(String(decoding: plugin.reply(to: [Self.seedPayment], query: fields).body, as: UTF8.self) == "PaymentId,Amount\n1001,123.50\n")
         let bad = #expect(throws: DomainError.self) { try plugin.decode(request("where=Colour='red'"), account: Self.account) }
         #expect(bad?.code == .invalidQuery)
     }
 
-    @Test("DeletePayments needs a where, and returns the deleted rows or a blank body")
+    @Test("DeletePayments needs a where, deletes exactly the rows it selects and returns them, or a blank body")
     func deletePayments() throws {
         let plugin = DeletePaymentsPlugin()
         let missing = #expect(throws: DomainError.self) { try plugin.decode(request("orderby=PaymentId"), account: Self.account) }
         #expect(missing?.code == .invalidQuery)
-        guard case .write(.deletePayments) = try plugin.decode(request("where=OrderRef%3D'Ref123'"), account: Self.account) else {
-            Issue.record("not a delete")
-            return
-        }
+        let write = try #require(try write(plugin.decode(request("where=OrderRef%3D'Ref123'"), account: Self.account)))
+        #expect(write.reads().query?.filter != nil)
         var second = Self.seedPayment
         second.id = 1002
         second.importedRef = "Ref457"
-        let reply = plugin.reply(to: .deleted([Self.seedPayment, second]), request: request(""))
+        var data = FetchedData()
+        data.selected = [Self.seedPayment, second]
+        let plan = try write.plan(with: data, context: WriteContext(now: Self.now))
+        #expect(plan.changes.deletedPaymentIds == [1001, 1002])
+        let reply = try #require(plan.replies(InsertedIds()).first)
         #expect(String(decoding: reply.body, as: UTF8.self) == "PaymentId,PaymentImportedRef,OrderId,OrderRef\n1001,Ref456,12345,Ref123\n1002,Ref457,12345,Ref123\n")
-        #expect(plugin.reply(to: .deleted([]), request: request("")).body.isEmpty)
+        #expect(plugin.reply(to: []).body.isEmpty)
     }
 
-    @Test("UpdateOrders decodes its lines and replies per line")
+    @Test("UpdateOrders reads the orders its lines name, inserts a new ref, and replies per line")
     func updateOrders() throws {
         let plugin = UpdateOrdersPlugin()
-        guard case .write(.updateOrders(let lines)) = try plugin.decode(request("OrderRef\nRef123\n"), account: Self.account) else {
-            Issue.record("not an UpdateOrders write")
-            return
-        }
-        #expect(lines == [OrderLine(lineId: "1", orderRef: "Ref123")])
-        let reply = plugin.reply(to: .orders([OrderLineResult(lineId: "1", orderId: 12345, orderRef: "Ref123")]), request: request(""))
-        #expect(String(decoding: reply.body, as: UTF8.self) == "LineId,OrderId,OrderRef,Errors\n1,12345,Ref123,\n")
+        let write = try #require(try write(plugin.decode(request("OrderRef\nRef123\nRef124\n"), account: Self.account)))
+        #expect(write.reads().orderRefs == ["Ref123", "Ref124"])
+        var data = FetchedData()
+        data.orders = [Order(id: 12345, ref: "Ref123")]
+        let plan = try write.plan(with: data, context: WriteContext(now: Self.now))
+        #expect(plan.changes.orders == [.insert(ref: "Ref124")])
+        var ids = InsertedIds()
+        ids.orders = [0: 12346]
+        let reply = try #require(plan.replies(ids).first)
+        #expect(String(decoding: reply.body, as: UTF8.self) == "LineId,OrderId,OrderRef,Errors\n1,12345,Ref123,\n2,12346,Ref124,\n")
     }
 
     @Test("CancelPayment: the seed's request as strict JSON, and a reply shaped like the seed's; as the seed writes it, MALFORMED at its trailing comma")
@@ -121,41 +166,52 @@ struct PluginTests {
         }
         let seed = request(Self.seedCancel, headers: [:])
         #expect(try plugin.credentials(seed) == .token("B8D7A12E9F91AFADE914B7330AFD08CB"))
-        guard case .write(.cancelPayment(let cancel)) = try plugin.decode(seed, account: Self.account) else {
-            Issue.record("not a cancel")
+        let cancel = try #require(try write(plugin.decode(seed, account: Self.account)) as? CancelPaymentWrite)
+        #expect(cancel.request.payment == .referenceNumber("117"))
+        #expect(cancel.request.details.typeId == "T1")
+        #expect(cancel.request.details.categoryId == "C1")
+        #expect(cancel.reads().paymentImportedRefs == ["117"])
+
+        var posted = Self.seedPayment
+        posted.importedRef = "117"
+        var data = FetchedData()
+        data.found([posted])
+        data.counters.nextCancellationNumber = 4
+        let now = try UTCDateTime(parsing: "2014-07-14T17:21:06")
+        let plan = try cancel.plan(with: data, context: WriteContext(now: now))
+        #expect(plan.changes.nextCancellationNumber == 5)
+        guard case .update(let cancelled)? = plan.changes.payments.first else {
+            Issue.record("the payment is not updated")
             return
         }
-        #expect(cancel.payment == .referenceNumber("117"))
-        #expect(cancel.details.typeId == "T1")
-        #expect(cancel.details.categoryId == "C1")
-
-        var cancelled = Self.seedPayment
-        cancelled.lifeCycleState = .cancelled
-        cancelled.active = false
-        let cancellation = PaymentCancellation(
-            id: 7, number: 1, paymentId: 1001, amount: cancelled.amount, issuedOn: try UTCDateTime(parsing: "2014-07-14T17:21:06"),
-            postedOn: try UTCDateTime(parsing: "2014-07-14T17:21:06"), details: cancel.details)
-        let reply = plugin.reply(to: .cancelled(payment: cancelled, cancellation: cancellation), request: seed)
+        #expect(cancelled.lifeCycleState == .cancelled && !cancelled.active)
+        var ids = InsertedIds()
+        ids.cancellations = [7]
+        let reply = try #require(plan.replies(ids).first)
         let json = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
         let status = json?["status"] as? [String: Any]
         #expect(status?["code"] as? String == "OK")
         #expect(status?["message"] is NSNull)
-        let data = json?["data"] as? [String: Any]
-        let payment = data?["payment"] as? [String: Any]
+        let body = json?["data"] as? [String: Any]
+        let payment = body?["payment"] as? [String: Any]
         #expect(payment?["id"] as? String == "1001")
         #expect(payment?["number"] as? String == "1")
-        #expect(payment?["reference_number"] as? String == "Ref456")
+        #expect(payment?["reference_number"] as? String == "117")
         #expect(payment?["life_cycle_state"] as? String == "CANCELLED")
         #expect(payment?["issued_on"] as? String == "2013-09-18T21:36:55")
         #expect((payment?["payment_amount"] as? NSNumber)?.doubleValue == 123.5)
-        let created = data?["payment_cancellation"] as? [String: Any]
+        let created = body?["payment_cancellation"] as? [String: Any]
         #expect(created?["life_cycle_state"] as? String == "POSTED")
         #expect(created?["id"] as? String == "7")
+        #expect(created?["number"] as? String == "4")
         #expect(created?["posted_on"] as? String == "2014-07-14T17:21:06")
 
+        let refused = #expect(throws: DomainError.self) { try cancel.plan(with: FetchedData(), context: WriteContext(now: now)) }
+        #expect(refused?.code == .notFound)
+
         let limited = request(#"{"token":"t","payment_identifier":{"id":"1001"},"type_identifier":{"id":"T1"},"fields_set":"id,life_cycle_state"}"#, headers: [:])
-        let few = plugin.reply(to: .cancelled(payment: cancelled, cancellation: cancellation), request: limited)
-        #expect(String(decoding: few.body, as: UTF8.self).contains(#""payment":{"id":"1001","life_cycle_state":"CANCELLED"}"#))
+        let few = try #require(try write(plugin.decode(limited, account: Self.account))).plan(with: data, context: WriteContext(now: now))
+        #expect(String(decoding: try #require(few.replies(ids).first).body, as: UTF8.self).contains(#""payment":{"id":"1001","life_cycle_state":"CANCELLED"}"#))
     }
 
     @Test("CancelPayment refusals", arguments: [

@@ -46,9 +46,9 @@ final class FlakyStore: PaymentStore {
         return try await store.execute(commands)
     }
 
-    func payments(account: String, matching query: PaymentQuery) async throws -> [Payment] {
+    func read(_ request: DataRequest, account: String) async throws -> FetchedData {
         try await failIfDue()
-        return try await store.payments(account: account, matching: query)
+        return try await store.read(request, account: account)
     }
 
     func idempotencyRecord(account: String, key: String) async throws -> IdempotencyRecord? {

@@ -1,0 +1,62 @@
+import PaymentsDomain
+
+/// UpdatePayments as a store write: looks up the payments and orders its lines name, plans
+/// them with `PaymentUpsertPlanner`, and answers a result row a line. Consecutive commands
+/// merge into one write planned as one run of lines, with one set of look-ups.
+public struct UpdatePaymentsWrite: PaymentWrite {
+    public typealias Reply = @Sendable ([PaymentLineResult]) -> StoredReply
+
+    /// Each command's lines and reply, in order: one command, or several once merged.
+    private var commands: [(lines: [PaymentLine], reply: Reply)]
+    /// Whether a line names a PaymentId: such a line may name a payment an earlier command
+    /// of a merge inserts, whose id exists only once written, so it is never merged.
+    private let namesPaymentId: Bool
+    public private(set) var lineCount: Int
+
+    public init(lines: [PaymentLine], reply: @escaping Reply) {
+        commands = [(lines, reply)]
+        namesPaymentId = lines.contains { $0.changes.paymentId != nil }
+        lineCount = lines.count
+    }
+
+    public func reads() -> DataRequest {
+        let keys = PaymentUpsertPlanner.keys(for: commands.map(\.lines))
+        var request = DataRequest()
+        request.paymentIds = keys.paymentIds
+        request.paymentImportedRefs = keys.importedRefs
+        request.paymentBackOfficeCodes = keys.backOfficeCodes
+        request.orderIds = keys.orderIds
+        request.orderRefs = keys.orderRefs
+        return request
+    }
+
+    public func plan(with data: FetchedData, context: WriteContext) -> WritePlan {
+        let nextNumber = data.counters.nextPaymentNumber
+        let plan = PaymentUpsertPlanner.plan(
+            commands.map(\.lines), lookup: PaymentLookup(payments: data.payments, orders: data.orders),
+            now: context.now, nextNumber: nextNumber)
+        var changes = Changes()
+        changes.payments = plan.writes
+        if plan.numbersUsed > 0 { changes.nextPaymentNumber = nextNumber + plan.numbersUsed }
+        let commands = self.commands
+        let lineCount = self.lineCount
+        return WritePlan(changes: changes) { ids in
+            let results = plan.results(insertedIds: ids.payments)
+            // One result a line; anything else answers no command, and the engine refuses it.
+            guard results.count == lineCount else { return [] }
+            var start = 0
+            return commands.map { command in
+                defer { start += command.lines.count }
+                return command.reply(Array(results[start..<start + command.lines.count]))
+            }
+        }
+    }
+
+    public func merged(with next: any PaymentWrite) -> (any PaymentWrite)? {
+        guard let next = next as? UpdatePaymentsWrite, !namesPaymentId, !next.namesPaymentId else { return nil }
+        var merged = self
+        merged.commands += next.commands
+        merged.lineCount += next.lineCount
+        return merged
+    }
+}
