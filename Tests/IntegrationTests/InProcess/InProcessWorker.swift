@@ -9,78 +9,35 @@ import Testing
 import UpdatePaymentsPlugin
 @testable import WorkerRuntime
 
-/// The worker run in-process on a command source and a producer of the test's own, and a
-/// real SQLite file: its ordering, offset and publishing rules without a broker.
-@Suite("Worker, in-process")
-struct WorkerTests {
-    @Test("replies keep each partition's order, and a partition's offset moves only once every reply before it is acknowledged, in order")
-    func offsetsFollowAcknowledgements() async throws {
-        let producer = TestProducer()
-        producer.holdAcknowledgements(of: "p0-0")
-        try await WorkerUnderTest.run(producer: producer) { source in
-            source.feed([command(partition: 0, offset: 0), command(partition: 0, offset: 1)])
-            source.feed([command(partition: 0, offset: 2), command(partition: 0, offset: 3)])
-            source.feed([command(partition: 1, offset: 0), command(partition: 1, offset: 1)])
-
-            try await until("partition 1 done") { source.stored(1) == [2] }
-            try await until("partition 0's second batch published") { producer.replies(partition: 0).count == 4 }
-            #expect(source.stored(0).isEmpty, "nothing of partition 0 is done while its first replies wait")
-
-            producer.releaseAcknowledgements()
-            try await until("partition 0 done") { source.stored(0).last == 4 }
-            #expect(source.stored(0) == [2, 4], "in order, batch after batch")
-            #expect(producer.replies(partition: 0) == ["p0-0", "p0-1", "p0-2", "p0-3"])
-            #expect(producer.replies(partition: 1) == ["p1-0", "p1-1"])
-        }
-    }
-
-    @Test("a delivery that fails for a passing reason is published again; a reply Kafka refuses for good becomes the error event and the DLQ copy; the partition goes on")
-    func failedDeliveries() async throws {
-        let producer = TestProducer()
-        producer.failOnce("p0-0")
-        producer.refuse("p0-1")
-        try await WorkerUnderTest.run(producer: producer) { source in
-            source.feed([command(partition: 0, offset: 0), command(partition: 0, offset: 1), command(partition: 0, offset: 2)])
-            try await until("partition 0 done") { source.stored(0).last == 3 }
-            #expect(producer.replies(partition: 0) == ["p0-0", "p0-1", "p0-2", "p0-0"], "p0-0 again after its failure")
-            let errorEvents = producer.delivered(topic: "payments.errors")
-            #expect(errorEvents.count == 1 && errorEvents[0].contains("\"code\":\"TOO_LARGE\""), "\(errorEvents)")
-            let copies = producer.deliveredMessages(topic: "payments.dlq")
-            #expect(copies.map { $0.headers.string(named: "correlation-id") } == ["p0-1"], "the refused reply's command, unchanged")
-        }
-    }
-
-    private func command(partition: Int32, offset: Int64) -> KafkaConsumerMessage {
-        KafkaConsumerMessage(
-            topic: "payments.commands", partition: partition, offset: offset, key: Array("Ref123".utf8),
-            value: Array("OrderRef,PaymentImportedRef,Amount\nRef123,W\(partition)-\(offset),1\n".utf8),
-            headers: [KafkaHeader(name: "command", string: "UpdatePayments"), KafkaHeader(name: "apiid", string: "123"),
-                      KafkaHeader(name: "apikey", string: "12345"), KafkaHeader(name: "correlation-id", string: "p\(partition)-\(offset)")])
-    }
-}
-
 /// Waits until `condition` holds, checking every few milliseconds, for at most `timeout`.
-private func until(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
+func until(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
-        guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what) }
+        guard ContinuousClock.now < deadline else { throw DeadlineExceeded(waitingFor: what, timeout: timeout) }
         try await Task.sleep(for: .milliseconds(5))
     }
 }
 
-private struct DeadlineExceeded: Error, CustomStringConvertible {
-    let waitingFor: String
-    init(_ waitingFor: String) { self.waitingFor = waitingFor }
-    var description: String { "gave up waiting for \(waitingFor)" }
-}
-
-private enum WorkerUnderTest {
+/// The worker run in-process on a command source and a producer of the test's own.
+enum WorkerUnderTest {
     /// Runs a worker on a fresh SQLite file with the seed account and order, gives `body` its
     /// source, then closes the source and waits for the worker to end.
-    static func run(producer: TestProducer, _ body: (TestSource) async throws -> Void) async throws {
+    static func run(
+        producer: TestProducer, registry: PluginRegistry = PluginRegistry([UpdatePaymentsPlugin()]),
+        _ body: (TestSource) async throws -> Void
+    ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("worker-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLitePaymentStore(path: folder.appendingPathComponent("payments.sqlite").path)
+        try await run(store: store, registry: registry, producer: producer, body)
+        try await store.close()
+    }
+
+    /// Runs a worker on `store`, given the seed account and order, with the plugins of
+    /// `registry`; gives `body` its source, then closes the source and waits for the worker.
+    static func run(
+        store: any PaymentStore, registry: PluginRegistry, producer: TestProducer, _ body: (TestSource) async throws -> Void
+    ) async throws {
         try await store.provision(order: AccountDirectory.seedOrder, account: AccountDirectory.seedAccount.apiId)
         var configuration = WorkerConfiguration(kafka: KafkaConfiguration(bootstrapServers: []))
         configuration.retry.initialBackoff = .milliseconds(1)
@@ -90,7 +47,7 @@ private enum WorkerUnderTest {
         let source = TestSource()
         let worker = Worker(
             configuration: configuration, store: store, accounts: AccountDirectory([AccountDirectory.seedAccount]),
-            registry: PluginRegistry([UpdatePaymentsPlugin()]), logger: logger,
+            registry: registry, logger: logger,
             transport: WorkerTransport(makeProducer: { producer }, makeSource: { revocations in
                 source.listen(revocations)
                 return source
@@ -110,7 +67,7 @@ private enum WorkerUnderTest {
 }
 
 /// Batches the test feeds, and the offsets the worker stores, by partition.
-private final class TestSource: CommandSource {
+final class TestSource: CommandSource {
     private struct State {
         var batches: [[KafkaConsumerMessage]] = []
         var waiter: CheckedContinuation<[KafkaConsumerMessage]?, Never>?
@@ -181,7 +138,7 @@ private final class TestSource: CommandSource {
 
 /// Records what the worker publishes, in order, and answers each message as told: held
 /// until released, failed once for a passing reason, or refused for good as too large.
-private final class TestProducer: ReplyProducer {
+final class TestProducer: ReplyProducer {
     private struct State {
         var published: [KafkaProducerMessage] = []
         var delivered: [KafkaProducerMessage] = []
@@ -267,7 +224,7 @@ private final class TestProducer: ReplyProducer {
     func close(timeout: Duration) async { releaseAcknowledgements() }
 }
 
-private struct TestDeliveries: DeliveryResults {
+struct TestDeliveries: DeliveryResults {
     let results: [Result<KafkaDeliveryReport, any Error>]
     let gate: TestProducer?
 
