@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// One SwiftPM target per handler plugin, each in plugins/<Name>/, seeing only the domain
-// and the runtime's plugin protocol (DESIGN.md §1).
+// One SwiftPM target per handler plugin, each in plugins/<Name>/ with a `<Name>Plugin` type,
+// seeing only the domain and the runtime's plugin protocol (DESIGN.md §1). A name here is a
+// command's whole registration: the worker's list of plugins is generated from it.
 let pluginNames = ["UpdateOrders", "UpdatePayments", "GetPayments", "DeletePayments", "CancelPayment"]
 
 let pluginTargets: [Target] = pluginNames.map { name in
@@ -103,8 +104,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ] + pluginNames.map { .target(name: "\($0)Plugin") }
+            ] + pluginNames.map { .target(name: "\($0)Plugin") },
+            plugins: ["RegisterCommandPlugins"]
         ),
+        // Generates the worker's `CommandPlugins.all` from its plugin dependencies.
+        .plugin(
+            name: "RegisterCommandPlugins",
+            capability: .buildTool(),
+            dependencies: ["CommandPluginList"],
+            path: "Sources/RegisterCommandPlugins"
+        ),
+        .executableTarget(name: "CommandPluginList"),
         // Throughput figures for the README: `ops/bench.sh`.
         .executableTarget(
             name: "PaymentBenchmarks",

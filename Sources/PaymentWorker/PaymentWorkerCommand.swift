@@ -1,10 +1,5 @@
 import ArgumentParser
-import CancelPaymentPlugin
-import DeletePaymentsPlugin
-import GetPaymentsPlugin
 import Logging
-import UpdateOrdersPlugin
-import UpdatePaymentsPlugin
 import WorkerRuntime
 
 @main
@@ -16,9 +11,9 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
                       ConfigCommand.self, BrokerCommand.self]
     )
 
-    /// Every handler plugin this build has, all enabled.
+    /// Every handler plugin this build has (Package.swift's `pluginNames`), all enabled.
     static var plugins: PluginRegistry {
-        PluginRegistry([UpdateOrdersPlugin(), UpdatePaymentsPlugin(), GetPaymentsPlugin(), DeletePaymentsPlugin(), CancelPaymentPlugin()])
+        PluginRegistry(CommandPlugins.all)
     }
 
     /// Logs go to standard error: standard output carries what commands print for scripts.

@@ -4,10 +4,12 @@ import PluginProtocol
 
 /// SetComments: `PaymentImportedRef=R1&Comments=paid%20late` sets the Comments of the
 /// payment that reference names and answers `PaymentId,Comments`.
-struct SetCommentsPlugin: CommandPlugin {
-    static let command = "SetComments"
+public struct SetCommentsPlugin: CommandPlugin {
+    public static let command = "SetComments"
 
-    func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork {
+    public init() {}
+
+    public func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork {
         var fields: [String: String] = [:]
         for pair in try urlQuery(request).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
