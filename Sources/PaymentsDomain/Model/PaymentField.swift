@@ -2,6 +2,10 @@
 /// (case-insensitive). The first 13 are the seed's Get response fields, in its order; the
 /// last three are this worker's extension columns.
 public enum PaymentField: String, Sendable, Hashable, CaseIterable {
+    /// The longest a text field (a reference, a code, a method) may be, in UTF-8 bytes;
+    /// Comments have no limit.
+    public static let maxTextLength = 255
+
     case paymentId = "PaymentId"
     case paymentImportedRef = "PaymentImportedRef"
     case orderId = "OrderId"

@@ -120,7 +120,7 @@ extension StringProtocol {
 
     /// Without leading and trailing spaces and tabs. Scans the UTF-8 bytes: it runs on every
     /// CSV header column, and a character-wise reversed copy cost more than the whole parse.
-    var trimmingSpaces: String {
+    public var trimmingSpaces: String {
         let text = String(self)
         let bytes = text.utf8
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }

@@ -1,6 +1,8 @@
 import PaymentStores
 import PaymentsDomain
 import Testing
+import UpdateOrdersPlugin
+import UpdatePaymentsPlugin
 
 @Suite("PostgreSQL with several workers", .timeLimit(.minutes(3)))
 struct PostgresConcurrencyTests {

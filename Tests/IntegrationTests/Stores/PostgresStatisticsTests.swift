@@ -2,6 +2,7 @@ import Foundation
 import PaymentStores
 import PaymentsDomain
 import Testing
+import UpdatePaymentsPlugin
 
 @Suite("PostgreSQL planner statistics", .timeLimit(.minutes(2)))
 struct PostgresStatisticsTests {

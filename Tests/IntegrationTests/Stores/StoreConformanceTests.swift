@@ -1,6 +1,9 @@
+import CancelPaymentPlugin
 import PaymentStores
 import PaymentsDomain
 import Testing
+import UpdateOrdersPlugin
+import UpdatePaymentsPlugin
 
 /// One suite, run against every store: the rules of DESIGN.md §5 and §6 hold the same on each.
 @Suite("Store conformance", .timeLimit(.minutes(3)))

@@ -1,6 +1,7 @@
 import PaymentsDomain
 import PropertyBased
 import Testing
+import UpdatePaymentsPlugin
 
 @Suite("CSV")
 struct CSVTests {

@@ -1,3 +1,5 @@
+import PaymentsDomain
+
 /// Which payment a CRM.COM cancel names: exactly one identifier.
 public enum PaymentIdentifier: Sendable, Hashable, CustomStringConvertible {
     case id(Int64)
@@ -47,35 +49,5 @@ public enum CancelPlanner {
             id: 0, number: nextNumber, paymentId: payment.id, amount: payment.amount,
             issuedOn: now, postedOn: now, details: request.details)
         return (payment, cancellation)
-    }
-}
-
-extension Account {
-    /// Resolves `type_identifier` (by id, name or alternative_code).
-    public func transactionType(id: String?, name: String?, alternativeCode: String?) throws(DomainError) -> FinancialTransactionType {
-        let given = [id, name, alternativeCode].compactMap { $0 }
-        guard given.count == 1 else {
-            throw DomainError(.validation, "type_identifier needs exactly one of id, name or alternative_code")
-        }
-        guard let type = transactionTypes.first(where: {
-            (id != nil && $0.id == id) || (name != nil && $0.name == name) || (alternativeCode != nil && $0.alternativeCode == alternativeCode)
-        }) else {
-            throw DomainError(.notFound, "no financial transaction type with \(id.map { "id '\($0)'" } ?? name.map { "name '\($0)'" } ?? "alternative_code '\(alternativeCode ?? "")'")")
-        }
-        return type
-    }
-
-    /// Resolves `category_identifier` (by id, name or code).
-    public func transactionCategory(id: String?, name: String?, code: String?) throws(DomainError) -> FinancialTransactionCategory {
-        let given = [id, name, code].compactMap { $0 }
-        guard given.count == 1 else {
-            throw DomainError(.validation, "category_identifier needs exactly one of id, name or code")
-        }
-        guard let category = categories.first(where: {
-            (id != nil && $0.id == id) || (name != nil && $0.name == name) || (code != nil && $0.code == code)
-        }) else {
-            throw DomainError(.notFound, "no financial transaction category with \(id.map { "id '\($0)'" } ?? name.map { "name '\($0)'" } ?? "code '\(code ?? "")'")")
-        }
-        return category
     }
 }

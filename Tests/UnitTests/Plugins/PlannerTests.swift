@@ -1,5 +1,6 @@
 import PaymentsDomain
 import Testing
+import UpdatePaymentsPlugin
 
 @Suite("UpdatePayments decoding and planning")
 struct PlannerTests {

@@ -1,3 +1,5 @@
+import PaymentsDomain
+
 /// One UpdateOrders line: registers an order by OrderRef, or renames the order OrderId names.
 public struct OrderLine: Sendable, Hashable {
     public var lineId: String
@@ -63,8 +65,8 @@ public enum OrderLineDecoder {
                         line.error = line.error ?? "line \(record.line): OrderRef contains a NUL character"
                         continue
                     }
-                    guard cell.utf8.count <= PaymentLineDecoder.maxTextLength else {
-                        line.error = line.error ?? "line \(record.line): OrderRef is longer than \(PaymentLineDecoder.maxTextLength) bytes"
+                    guard cell.utf8.count <= PaymentField.maxTextLength else {
+                        line.error = line.error ?? "line \(record.line): OrderRef is longer than \(PaymentField.maxTextLength) bytes"
                         continue
                     }
                     line.orderRef = cell

@@ -1,3 +1,5 @@
+import PaymentsDomain
+
 /// What one UpdatePayments line gives: every column is optional, and an empty cell means
 /// "not given".
 public struct PaymentChanges: Sendable, Hashable {
@@ -89,7 +91,6 @@ public enum PaymentLineDecoder {
     /// Columns an UpdatePayments CSV may have, beyond the payment fields themselves.
     static let lineIdColumn = "lineid"
     static let writable: Set<PaymentField> = Set(PaymentField.allCases).subtracting([.number, .lifeCycleState])
-    static let maxTextLength = 255
 
     public static func decode(_ document: CSVDocument) throws(DomainError) -> [PaymentLine] {
         var columns: [PaymentField?] = []
@@ -150,15 +151,15 @@ public enum PaymentLineDecoder {
                 problems.append("\(field.rawValue) (column \(column + 1)): \(error.message)")
             }
         }
-        if lineId.utf8.count > maxTextLength { problems.append("LineId is longer than \(maxTextLength) bytes") }
+        if lineId.utf8.count > PaymentField.maxTextLength { problems.append("LineId is longer than \(PaymentField.maxTextLength) bytes") }
         if !problems.isEmpty { return refuse("line \(record.line): " + problems.joined(separator: "; ")) }
         return line
     }
 
     private static func apply(_ cell: String, to field: PaymentField, of changes: inout PaymentChanges) throws(DomainError) {
         func text() throws(DomainError) -> String {
-            guard cell.utf8.count <= maxTextLength || field == .comments else {
-                throw DomainError(.validation, "longer than \(maxTextLength) bytes")
+            guard cell.utf8.count <= PaymentField.maxTextLength || field == .comments else {
+                throw DomainError(.validation, "longer than \(PaymentField.maxTextLength) bytes")
             }
             // PostgreSQL cannot store it, and no client means it: refused the same in every store.
             guard !cell.utf8.contains(0) else { throw DomainError(.validation, "contains a NUL character") }

@@ -1,3 +1,5 @@
+import PaymentsDomain
+
 /// What a store must look up before planning a batch of UpdatePayments lines.
 public struct PaymentLookupKeys: Sendable, Hashable {
     public var paymentIds: Set<Int64> = []
