@@ -293,6 +293,11 @@ public final class PostgresPaymentStore: PaymentStore {
                     "UPDATE orders SET order_ref = \(order.ref) WHERE account_id = \(account) AND id = \(order.id)", logger: logger)
             }
         }
+        if !changes.paymentsReleasingKeys.isEmpty {
+            try await connection.query(
+                "UPDATE payments SET imported_ref = NULL, back_office_code = NULL WHERE account_id = \(account) AND id = ANY(\(changes.paymentsReleasingKeys))",
+                logger: logger)
+        }
         ids.payments = try await apply(changes.payments, account: account, on: connection)
         for cancellation in changes.cancellations {
             let details = cancellation.details

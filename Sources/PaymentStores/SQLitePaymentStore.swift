@@ -177,6 +177,11 @@ public final class SQLitePaymentStore: PaymentStore {
                 try db.execute(sql: "UPDATE orders SET order_ref = ? WHERE account_id = ? AND id = ?", arguments: [order.ref, account, order.id])
             }
         }
+        for chunk in chunks(changes.paymentsReleasingKeys) {
+            try db.execute(
+                sql: "UPDATE payments SET imported_ref = NULL, back_office_code = NULL WHERE account_id = ? AND id IN (\(placeholders(chunk.count)))",
+                arguments: arguments([.text(account)] + chunk.map { .integer($0) }))
+        }
         ids.payments = try apply(changes.payments, account: account, in: db)
         for cancellation in changes.cancellations {
             let details = cancellation.details
@@ -221,7 +226,7 @@ public final class SQLitePaymentStore: PaymentStore {
                 nextId += 1
                 pendingInserts.append(payment)
             case .update(let payment):
-                // Writes stay in order: an update may free a key a later insert takes.
+                // In the planned order (the keys an update gives up were released first).
                 try insertPayments(pendingInserts, account: account, in: db)
                 pendingInserts.removeAll(keepingCapacity: true)
                 try SQLitePaymentBinder.update(payment, account: account, with: update, in: db)

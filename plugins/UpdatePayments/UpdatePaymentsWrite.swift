@@ -37,6 +37,12 @@ public struct UpdatePaymentsWrite: PaymentWrite {
             now: context.now, nextNumber: nextNumber)
         var changes = Changes()
         changes.payments = plan.writes
+        let before = Dictionary(data.payments.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        changes.paymentsReleasingKeys = plan.writes.compactMap { change in
+            guard case .update(let payment) = change, let old = before[payment.id],
+                  old.importedRef != payment.importedRef || old.backOfficeCode != payment.backOfficeCode else { return nil }
+            return payment.id
+        }
         if plan.numbersUsed > 0 { changes.nextPaymentNumber = nextNumber + plan.numbersUsed }
         let commands = self.commands
         let lineCount = self.lineCount

@@ -1,11 +1,14 @@
 /// What a write changes in its account, applied by the store in this order: deletions,
-/// orders, payments (in their order), cancellations, counters. Ids of new rows are the
+/// orders, released keys, payments (in their order), cancellations, counters. Ids of new rows are the
 /// store's to assign; the write learns them through `InsertedIds`.
 public struct Changes: Sendable {
     public var deletedPaymentIds: [Int64] = []
     public var orders: [OrderChange] = []
-    /// In order: an update may free a PaymentImportedRef or BackOfficeCode that a later
-    /// insert takes.
+    /// Existing payments whose PaymentImportedRef or BackOfficeCode an update below changes:
+    /// the store clears both keys of these first, so that the new states (which are unique
+    /// among themselves) can be written in any order, swaps and chains of moves included.
+    public var paymentsReleasingKeys: [Int64] = []
+    /// In order; each payment once, in its final state.
     public var payments: [PaymentChange] = []
     /// New cancellations; their payments are changed in `payments`.
     public var cancellations: [PaymentCancellation] = []
@@ -16,7 +19,7 @@ public struct Changes: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        deletedPaymentIds.isEmpty && orders.isEmpty && payments.isEmpty && cancellations.isEmpty
+        deletedPaymentIds.isEmpty && orders.isEmpty && paymentsReleasingKeys.isEmpty && payments.isEmpty && cancellations.isEmpty
             && nextPaymentNumber == nil && nextCancellationNumber == nil
     }
 }

@@ -222,6 +222,25 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("a PaymentImportedRef or BackOfficeCode an update frees may be taken by a later line of the same command, or swapped between two payments", arguments: StoreKind.allCases)
+    func keysFreedAndTaken(kind: StoreKind) async throws {
+        try await withStore(kind) { harness in
+            let first = try await harness.updatePayments("OrderRef,PaymentImportedRef,Amount,BackOfficeCode\nRef123,X,1,BX\nRef123,W,2,BW\n")
+            let (x, w) = (first[0].paymentId ?? 0, first[1].paymentId ?? 0)
+            let moved = try await harness.updatePayments("""
+                PaymentId,OrderRef,PaymentImportedRef,Amount,BackOfficeCode
+                \(x),,Y,,BY
+                ,Ref123,X,3,BX
+                \(w),,Z,,BZ
+                \(x),,W,,BW
+                """)
+            #expect(moved.map(\.errors) == ["", "", "", ""])
+            let rows = try await harness.get("orderby=PaymentId")
+            #expect(rows.map(\.importedRef) == ["W", "Z", "X"])
+            #expect(rows.map(\.backOfficeCode) == ["BW", "BZ", "BX"])
+        }
+    }
+
     @Test("BackOfficeCode is unique per account, on payments and on cancellations", arguments: StoreKind.allCases)
     func uniqueBackOfficeCode(kind: StoreKind) async throws {
         try await withStore(kind) { harness in
