@@ -91,7 +91,7 @@ public final class PostgresPaymentStore: PaymentStore {
                     }
                 }
                 try await record(engine.newRecords.replies, of: engine.newRecords.commands, on: connection)
-                return engine.outcomes
+                return try engine.outcomes()
             }
             refreshStatisticsIfDue(afterWriting: commands)
             return answers

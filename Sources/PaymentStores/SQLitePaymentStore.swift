@@ -50,7 +50,7 @@ public final class SQLitePaymentStore: PaymentStore {
                     }
                 }
                 try Self.record(engine.newRecords.replies, of: engine.newRecords.commands, in: db)
-                return engine.outcomes
+                return try engine.outcomes()
             }
         } catch {
             throw Self.storeError(error)

@@ -3,14 +3,14 @@ import PaymentsDomain
 /// The one way every store runs a batch of commands in one transaction; a store only does
 /// each step in its own SQL. A command whose key has a record is answered from it (replayed,
 /// or a conflict) and changes nothing. Consecutive writes of one account and one moment that
-/// merge (`PaymentWrite.merged(with:)`) read and plan once. Each group of commands reads what
+/// merge (`PaymentWrite.merge(_:)`) read and plan once. Each group of commands reads what
 /// its write asks, plans (a refusal comes before any write, so it needs no savepoint; a
 /// refused merge runs its commands one by one), writes its changes and is answered. The new
 /// idempotency records are written at the end, all at once.
 ///
 /// A state machine: the store asks `nextStep()`, does the step and hands back what it found
 /// (`fetched(_:)`) or the ids it assigned (`wrote(_:)`), until no step is left; then it
-/// writes `newRecords` and returns `outcomes`.
+/// writes `newRecords` and returns `outcomes()`.
 struct StoreEngine {
     enum Step {
         case read(DataRequest, account: String)
@@ -60,7 +60,13 @@ struct StoreEngine {
         commands.reduce(into: [:]) { $0[$1.account, default: []].insert($1.idempotencyKey) }
     }
 
-    var outcomes: [StoreOutcome] { answers.map { $0 ?? .conflict } }
+    /// Every command's answer, once no step is left; throws if the store stopped before.
+    func outcomes() throws -> [StoreOutcome] {
+        try answers.map { answer in
+            guard let answer else { throw StoreError("the store stopped before every command was answered", kind: .permanent) }
+            return answer
+        }
+    }
 
     mutating func nextStep() -> Step? {
         switch phase {
@@ -87,16 +93,16 @@ struct StoreEngine {
                 cursor += 1
                 continue
             }
-            guard var group = forming else {
+            // Taken out while it merges, so that its write is not shared and grows in place.
+            guard var group = forming.take() else {
                 forming = Group(members: [cursor], write: command.write, keys: [key])
                 cursor += 1
                 continue
             }
             let first = commands[group.members[0]]
             guard first.account == command.account, first.epochSeconds == command.epochSeconds,
-                  let merged = group.write.merged(with: command.write) else { return startForming() }
+                  group.write.merge(command.write) else { return start(group) }
             group.members.append(cursor)
-            group.write = merged
             group.keys.insert(key)
             forming = group
             cursor += 1

@@ -58,11 +58,10 @@ public struct UpdatePaymentsWrite: PaymentWrite {
         }
     }
 
-    public func merged(with next: any PaymentWrite) -> (any PaymentWrite)? {
-        guard let next = next as? UpdatePaymentsWrite, !namesPaymentId, !next.namesPaymentId else { return nil }
-        var merged = self
-        merged.commands += next.commands
-        merged.lineCount += next.lineCount
-        return merged
+    public mutating func merge(_ next: any PaymentWrite) -> Bool {
+        guard let next = next as? UpdatePaymentsWrite, !namesPaymentId, !next.namesPaymentId else { return false }
+        commands += next.commands
+        lineCount += next.lineCount
+        return true
     }
 }

@@ -13,18 +13,19 @@ public protocol PaymentWrite: Sendable {
     /// a whole: nothing is changed then, and the refusal is the recorded reply.
     func plan(with data: FetchedData, context: WriteContext) throws(DomainError) -> WritePlan
 
-    /// This write and `next` as one write that reads and plans once, when they can share a
-    /// plan; nil when `next` must run on its own. The engine asks only for consecutive
-    /// commands of one account and one moment (single-line imports arrive by the thousand);
-    /// the merged plan answers each command it stands for, in order, exactly as they would
-    /// have been answered one after the other.
-    func merged(with next: any PaymentWrite) -> (any PaymentWrite)?
+    /// Takes `next` into this write, so that the two read and plan once, when they can share
+    /// a plan; false (changing nothing) when `next` must run on its own. The engine asks only
+    /// for consecutive commands of one account and one moment (single-line imports arrive by
+    /// the thousand); the merged plan answers each command it stands for, in order, exactly
+    /// as they would have been answered one after the other. Mutating, so that a merge of
+    /// hundreds of commands appends in place rather than copying what it holds each time.
+    mutating func merge(_ next: any PaymentWrite) -> Bool
 }
 
 extension PaymentWrite {
     public var lineCount: Int { 1 }
 
-    public func merged(with next: any PaymentWrite) -> (any PaymentWrite)? { nil }
+    public mutating func merge(_ next: any PaymentWrite) -> Bool { false }
 }
 
 /// What a write knows of the moment it runs at.

@@ -80,8 +80,14 @@ struct PluginTests {
         let first = try #require(try write(plugin.decode(request("OrderRef,PaymentImportedRef,Amount\nRef123,A,1\n"), account: Self.account)))
         let second = try #require(try write(plugin.decode(request("OrderRef,PaymentImportedRef,Amount\nRef123,A,2\nRef123,B,3\n"), account: Self.account)))
         let byId = try #require(try write(plugin.decode(request("PaymentId,Amount\n1,1\n"), account: Self.account)))
-        #expect(first.merged(with: byId) == nil && byId.merged(with: first) == nil)
-        let merged = try #require(first.merged(with: second))
+        var unmerged = first
+        var alone = byId
+        let mergedById = unmerged.merge(byId)
+        let byIdMerged = alone.merge(first)
+        #expect(!mergedById && !byIdMerged && unmerged.lineCount == 1)
+        var merged = first
+        let mergedSecond = merged.merge(second)
+        #expect(mergedSecond)
         #expect(merged.lineCount == 3)
         var data = FetchedData()
         data.orders = [Order(id: 12345, ref: "Ref123")]
