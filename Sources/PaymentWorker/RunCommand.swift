@@ -1,8 +1,5 @@
 import ArgumentParser
-import CancelPaymentPlugin
-import DeletePaymentsPlugin
 import Foundation
-import GetPaymentsPlugin
 import Kafka
 import Logging
 import Metrics
@@ -10,8 +7,6 @@ import PaymentStores
 import PaymentsDomain
 import Prometheus
 import ServiceLifecycle
-import UpdateOrdersPlugin
-import UpdatePaymentsPlugin
 import WorkerRuntime
 
 /// `payment-worker run`: the worker. Settings come from `--config FILE`, the environment and
