@@ -73,10 +73,18 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
+    /// Records are written in time order, so their rowids are too: the purge deletes up to the
+    /// first record young enough to keep, reading only what it deletes, with no index by age
+    /// to keep up on every write. A record written after the wall clock stepped back is kept
+    /// until those before it go (later, never earlier, than its age says).
     public func purgeIdempotencyRecords(createdBefore epochSeconds: Int64) async throws -> Int {
         do {
             return try await database.write { db in
-                try db.execute(sql: "DELETE FROM idempotency_records WHERE created_at < ?", arguments: [epochSeconds])
+                try db.execute(sql: """
+                    DELETE FROM idempotency_records WHERE rowid < COALESCE(
+                        (SELECT rowid FROM idempotency_records WHERE created_at >= ? ORDER BY rowid LIMIT 1),
+                        (SELECT MAX(rowid) + 1 FROM idempotency_records))
+                    """, arguments: [epochSeconds])
                 return db.changesCount
             }
         } catch {

@@ -73,6 +73,50 @@ enum SQLiteSchema {
                 INSERT INTO sqlite_sequence (name, seq) VALUES ('payments', 1000);
                 """)
         }
+        // Fewer index writes a command (the floor a single-line command: 13.3 -> 11.7 us):
+        // BackOfficeCode, which most payments lack, is unique through a partial index rather
+        // than an index entry for every NULL; records are purged in the order they were
+        // written (`purgeIdempotencyRecords`) rather than through an index by age.
+        migrator.registerMigration("v2") { db in
+            let sequence = try Int64.fetchOne(db, sql: """
+                SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'payments'), 0),
+                           COALESCE((SELECT MAX(id) FROM payments), 0))
+                """) ?? 0
+            // A table constraint cannot be dropped: the table is rebuilt (foreign keys are off
+            // while a migration runs, so the cancellations stay).
+            try db.execute(sql: """
+                CREATE TABLE payments_v2 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    account_id TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    imported_ref TEXT,
+                    order_id INTEGER NOT NULL REFERENCES orders(id),
+                    created_date TEXT NOT NULL,
+                    active INTEGER NOT NULL,
+                    method TEXT,
+                    direction INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    payment_date TEXT,
+                    transaction_authorized INTEGER NOT NULL,
+                    transaction_ref TEXT,
+                    comments TEXT,
+                    back_office_code TEXT,
+                    life_cycle_state TEXT NOT NULL,
+                    UNIQUE (account_id, imported_ref),
+                    UNIQUE (account_id, number)
+                );
+                INSERT INTO payments_v2 SELECT * FROM payments;
+                DROP TABLE payments;
+                ALTER TABLE payments_v2 RENAME TO payments;
+                CREATE UNIQUE INDEX payments_by_back_office_code ON payments(account_id, back_office_code)
+                    WHERE back_office_code IS NOT NULL;
+                CREATE INDEX payments_by_order ON payments(order_id);
+                DROP INDEX idempotency_by_age;
+                DELETE FROM sqlite_sequence WHERE name IN ('payments', 'payments_v2');
+                """)
+            // A deleted payment's id is still never given again.
+            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('payments', ?)", arguments: [sequence])
+        }
         return migrator
     }
 }
