@@ -23,16 +23,17 @@ struct CommandHandler: Sendable {
     /// (a refused reply's error event and DLQ copy) use it too.
     var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
 
+    /// Where a write came from, to answer it.
     private struct Write {
-        let command: StoreCommand
         let envelope: CommandEnvelope
         let name: String
         let plugin: any CommandPlugin
+        let lineCount: Int
     }
 
     private enum Step {
         case publish([KafkaProducerMessage])
-        case write(Write)
+        case write(Write, StoreCommand)
         case read(any PaymentRead, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
     }
 
@@ -59,9 +60,9 @@ struct CommandHandler: Sendable {
             case .publish(let messages):
                 guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                 outgoing += messages
-            case .write(let write):
-                writes.append(write)
-                if writes.commands.count >= configuration.maxCommandsPerTransaction || writes.lineCount >= configuration.maxLinesPerTransaction {
+            case .write(let write, let command):
+                writes.append(write, command)
+                if writes.count >= configuration.maxCommandsPerTransaction || writes.lineCount >= configuration.maxLinesPerTransaction {
                     guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                     await emit(outgoing)
                     outgoing = []
@@ -124,7 +125,7 @@ struct CommandHandler: Sendable {
                     fingerprint: Self.fingerprint(command: name, body: body), write: write,
                     now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds,
                     refusal: plugin.errorReply)
-                return .write(Write(command: command, envelope: envelope, name: name, plugin: plugin))
+                return .write(Write(envelope: envelope, name: name, plugin: plugin, lineCount: write.lineCount), command)
             case .read(let read):
                 return .read(read, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
             }
@@ -135,59 +136,72 @@ struct CommandHandler: Sendable {
         }
     }
 
-    /// The writes waiting for one transaction, and their lines (kept as a running sum: summing
-    /// on every append made a 200-command transaction cost 20 000 copies).
+    /// The writes waiting for one transaction, their store commands apart (handed to the store
+    /// as they are, not copied out of each write), and their lines (kept as a running sum:
+    /// summing on every append made a 200-command transaction cost 20 000 copies).
     private struct PendingWrites {
-        private(set) var commands: [Write] = []
+        private(set) var writes: [Write] = []
+        private(set) var commands: [StoreCommand] = []
         private(set) var lineCount = 0
 
-        init(_ commands: [Write] = []) {
-            for write in commands { append(write) }
+        init(_ writes: [Write] = [], commands: [StoreCommand] = []) {
+            for (write, command) in zip(writes, commands) { append(write, command) }
         }
 
-        mutating func append(_ write: Write) {
-            commands.append(write)
-            lineCount += write.command.write.lineCount
+        var count: Int { writes.count }
+
+        mutating func append(_ write: Write, _ command: StoreCommand) {
+            writes.append(write)
+            commands.append(command)
+            lineCount += command.write.lineCount
         }
 
-        mutating func take() -> [Write] {
+        mutating func take() -> PendingWrites {
             defer { self = PendingWrites() }
-            return commands
+            return self
         }
     }
 
     /// Applies the pending writes in one transaction and appends their replies; false when
     /// the worker gave up waiting for the store (nothing of them is answered then).
     private func apply(_ pending: inout PendingWrites, into outgoing: inout [KafkaProducerMessage]) async -> Bool {
-        let writes = pending.take()
-        guard !writes.isEmpty else { return true }
-        let commands = writes.map(\.command)
+        let batch = pending.take()
+        guard batch.count > 0 else { return true }
+        let commands = batch.commands
         let clock = ContinuousClock()
         let started = clock.now
-        let result = await withRetries({ try await store.execute(commands) })
+        let result = await withRetries({ () async throws -> [StoreOutcome] in
+            let outcomes = try await store.execute(commands)
+            guard outcomes.count == commands.count else {
+                throw StoreError("the store answered \(outcomes.count) of \(commands.count) commands", kind: .permanent)
+            }
+            return outcomes
+        })
         metrics.storeTransaction(took: clock.now - started)
+        let writes = batch.writes
         switch result {
         case .success(let outcomes):
-            for (write, outcome) in zip(writes, outcomes) {
-                switch outcome {
+            // By index: a write is read in place, not copied with its envelope and command.
+            for index in writes.indices {
+                switch outcomes[index] {
                 case .applied(let reply):
-                    metrics.linesHandled(write.name, count: write.command.write.lineCount)
-                    outgoing += publish(reply, for: write.envelope, name: write.name, replayed: false)
+                    metrics.linesHandled(writes[index].name, count: writes[index].lineCount)
+                    outgoing += publish(reply, for: writes[index].envelope, name: writes[index].name, replayed: false)
                 case .replayed(let reply):
-                    metrics.replayed(write.name)
-                    outgoing += publish(reply, for: write.envelope, name: write.name, replayed: true)
+                    metrics.replayed(writes[index].name)
+                    outgoing += publish(reply, for: writes[index].envelope, name: writes[index].name, replayed: true)
                 case .conflict:
-                    outgoing += refuse(write.envelope, name: write.name, plugin: write.plugin, DomainError(
+                    outgoing += refuse(writes[index].envelope, name: writes[index].name, plugin: writes[index].plugin, DomainError(
                         .idempotencyConflict,
-                        "idempotency key '\(write.envelope.idempotencyKey)' was used for another command; nothing was done"))
+                        "idempotency key '\(writes[index].envelope.idempotencyKey)' was used for another command; nothing was done"))
                 }
             }
         case .failure(let failure) where failure.kind == .unavailable:
             return false
         case .failure(let failure) where failure.kind == .permanent && writes.count > 1:
             // One bad command must not take its neighbours to the DLQ: each on its own.
-            for write in writes {
-                var single = PendingWrites([write])
+            for index in writes.indices {
+                var single = PendingWrites([writes[index]], commands: [commands[index]])
                 guard await apply(&single, into: &outgoing) else { return false }
             }
         case .failure(let failure):
