@@ -124,6 +124,8 @@ let package = Package(
                 "PaymentStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CSV", package: "CSV.swift"),
                 // Its strict JSON reader, for the decode benchmark.
                 "CancelPaymentPlugin",

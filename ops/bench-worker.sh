@@ -101,6 +101,9 @@ for round in $(seq "$runs"); do
   measure pg-bulk 200 1000 worker
   measure pg-single "$single" 1 worker
 done
+# What PostgreSQL alone takes for exactly these rows, one account's transactions one at a
+# time as the account's lock makes them: the floor under the PostgreSQL figures.
+"$bench" postgres-floor --url "$pg_url" 2>/dev/null
 
 echo
 echo "medians of $runs rounds ($(nproc) cores):"
