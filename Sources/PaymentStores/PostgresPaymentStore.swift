@@ -90,7 +90,7 @@ public final class PostgresPaymentStore: PaymentStore {
                         try engine.wrote(try await apply(changes, account: account, on: connection))
                     }
                 }
-                try await record(engine.newRecords.replies, of: engine.newRecords.commands, on: connection)
+                try await record(engine.newRecords.replies, of: engine.newRecords.commands.map { commands[$0] }, on: connection)
                 return try engine.outcomes()
             }
             refreshStatisticsIfDue(afterWriting: commands)

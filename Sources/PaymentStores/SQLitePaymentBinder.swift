@@ -56,17 +56,17 @@ struct SQLitePaymentBinder {
 
     /// Runs `INSERT INTO idempotency_records (<MultiRowInsert.recordInsert's columns>) ...`.
     static func insertRecords(
-        _ replies: ArraySlice<StoredReply>, of commands: ArraySlice<StoreCommand>, with statement: Statement, in db: Database
+        _ replies: ArraySlice<StoredReply>, of indices: ArraySlice<Int>, in commands: [StoreCommand], with statement: Statement, in db: Database
     ) throws {
-        var binder = SQLitePaymentBinder(capacity: commands.count * 7)
-        for (reply, command) in zip(replies, commands) {
-            binder.append(command.account)
-            binder.append(command.idempotencyKey)
-            binder.appendBlob(command.fingerprint)
+        var binder = SQLitePaymentBinder(capacity: indices.count * 7)
+        for (reply, index) in zip(replies, indices) {
+            binder.append(commands[index].account)
+            binder.append(commands[index].idempotencyKey)
+            binder.appendBlob(commands[index].fingerprint)
             binder.append(reply.status)
             binder.append(reply.contentType)
             binder.appendBlob(reply.body)
-            binder.append(command.epochSeconds)
+            binder.append(commands[index].epochSeconds)
         }
         try binder.run(statement, in: db)
     }

@@ -49,7 +49,7 @@ public final class SQLitePaymentStore: PaymentStore {
                         try engine.wrote(try Self.apply(changes, account: account, in: db))
                     }
                 }
-                try Self.record(engine.newRecords.replies, of: engine.newRecords.commands, in: db)
+                try Self.record(engine.newRecords.replies, of: engine.newRecords.commands, in: commands, in: db)
                 return try engine.outcomes()
             }
         } catch {
@@ -123,10 +123,10 @@ public final class SQLitePaymentStore: PaymentStore {
 
     // MARK: - The engine's steps
 
-    /// The idempotency records of `commands`, in statements of many rows.
-    private static func record(_ replies: [StoredReply], of commands: [StoreCommand], in db: Database) throws {
-        try MultiRowInsert.recordInsert.forEachStatement(rows: commands.count, in: db) { range, statement in
-            try SQLitePaymentBinder.insertRecords(replies[range], of: commands[range], with: statement, in: db)
+    /// The idempotency records of the commands at `indices`, in statements of many rows.
+    private static func record(_ replies: [StoredReply], of indices: [Int], in commands: [StoreCommand], in db: Database) throws {
+        try MultiRowInsert.recordInsert.forEachStatement(rows: indices.count, in: db) { range, statement in
+            try SQLitePaymentBinder.insertRecords(replies[range], of: indices[range], in: commands, with: statement, in: db)
         }
     }
 

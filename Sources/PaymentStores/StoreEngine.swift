@@ -46,8 +46,9 @@ struct StoreEngine {
     /// Commands of a refused merge, to run one by one before the cursor moves on.
     private var alone: [Int] = []
     private var phase = Phase.idle
-    /// The commands answered by running, and their replies: the records to write.
-    private(set) var newRecords: (commands: [StoreCommand], replies: [StoredReply]) = ([], [])
+    /// The commands answered by running (their indices in `commands`) and their replies: the
+    /// records to write.
+    private(set) var newRecords: (commands: [Int], replies: [StoredReply]) = ([], [])
 
     init(_ commands: [StoreCommand], records: [RecordKey: KnownRecord]) {
         self.commands = commands
@@ -83,25 +84,26 @@ struct StoreEngine {
             let index = alone.removeFirst()
             return start(Group(members: [index], write: commands[index].write, keys: []))
         }
+        // Commands are read in place (`commands[i].field`): a copy of each costs a retain and
+        // a release of every reference it holds, several times a command.
         while cursor < commands.count {
-            let command = commands[cursor]
-            let key = RecordKey(account: command.account, key: command.idempotencyKey)
+            let key = RecordKey(account: commands[cursor].account, key: commands[cursor].idempotencyKey)
             // A key repeated within the batch is answered from the first one's record.
             if let group = forming, group.keys.contains(key) { return startForming() }
             if let record = records[key] {
-                answers[cursor] = record.fingerprint == command.fingerprint ? .replayed(record.reply) : .conflict
+                answers[cursor] = record.fingerprint == commands[cursor].fingerprint ? .replayed(record.reply) : .conflict
                 cursor += 1
                 continue
             }
             // Taken out while it merges, so that its write is not shared and grows in place.
             guard var group = forming.take() else {
-                forming = Group(members: [cursor], write: command.write, keys: [key])
+                forming = Group(members: [cursor], write: commands[cursor].write, keys: [key])
                 cursor += 1
                 continue
             }
-            let first = commands[group.members[0]]
-            guard first.account == command.account, first.epochSeconds == command.epochSeconds,
-                  group.write.merge(command.write) else { return start(group) }
+            let first = group.members[0]
+            guard commands[first].account == key.account, commands[first].epochSeconds == commands[cursor].epochSeconds,
+                  group.write.merge(commands[cursor].write) else { return start(group) }
             group.members.append(cursor)
             group.keys.insert(key)
             forming = group
@@ -158,10 +160,9 @@ struct StoreEngine {
             throw StoreError("a write answered \(replies.count) of its \(group.members.count) commands", kind: .permanent)
         }
         for (index, reply) in zip(group.members, replies) {
-            let command = commands[index]
-            records[RecordKey(account: command.account, key: command.idempotencyKey)] = (command.fingerprint, reply)
+            records[RecordKey(account: commands[index].account, key: commands[index].idempotencyKey)] = (commands[index].fingerprint, reply)
             answers[index] = .applied(reply)
-            newRecords.commands.append(command)
+            newRecords.commands.append(index)
             newRecords.replies.append(reply)
         }
     }
