@@ -91,9 +91,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The seeds' HTTP APIs in front of Kafka (DESIGN.md §8): Kafka layer, domain codes only.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Kafka",
+                "PaymentsDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "PaymentWorker",
             dependencies: [
+                "Gateway",
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",

@@ -8,7 +8,7 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
         commandName: "payment-worker",
         abstract: "Consumes payment commands from Kafka and publishes their replies.",
         subcommands: [RunCommand.self, SendCommand.self, TailCommand.self, DLQCommand.self, AccountsCommand.self,
-                      ConfigCommand.self, BrokerCommand.self]
+                      ConfigCommand.self, BrokerCommand.self, GatewayCommand.self]
     )
 
     /// Every handler plugin this build has (Package.swift's `pluginNames`), all enabled.

@@ -3,11 +3,13 @@ import Kafka
 /// Joins a reply published in parts (`reply-part: i/n`, DESIGN.md §4) into one message whose
 /// body is one CSV: the first part whole, then the rows of the others without their header.
 /// A reply in one message passes through as it is.
-struct ReplyJoiner {
+public struct ReplyJoiner {
+    public init() {}
+
     private var parts: [String: [Int: KafkaConsumerMessage]] = [:]
 
     /// The whole reply once its last missing part is `message`, else nil.
-    mutating func add(_ message: KafkaConsumerMessage) -> KafkaConsumerMessage? {
+    public mutating func add(_ message: KafkaConsumerMessage) -> KafkaConsumerMessage? {
         guard let part = message.headers.string(named: "reply-part") else { return message }
         let numbers = part.split(separator: "/").compactMap { Int($0) }
         guard numbers.count == 2, (1...numbers[1]).contains(numbers[0]) else { return message }

@@ -1,0 +1,209 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kafka
+import Logging
+import Metrics
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// `payment-worker gateway` (DESIGN.md §8): the seeds' HTTP APIs in front of Kafka. Each
+/// request becomes one command; its reply, read from the results topic's end outside any
+/// group and matched by correlation id, is the response. It stores nothing: a restart loses
+/// no command (it is in Kafka), and a client polls its `Location` or retries with its
+/// idempotency key.
+public struct Gateway: Service {
+    let configuration: GatewayConfiguration
+    let logger: Logger
+    let prometheus: @Sendable () -> [UInt8]
+
+    public init(configuration: GatewayConfiguration, logger: Logger, metricsText: @escaping @Sendable () -> [UInt8]) {
+        self.configuration = configuration
+        self.logger = logger
+        prometheus = metricsText
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        var producerConfiguration = KafkaProducerConfiguration(common: configuration.kafka)
+        // A command that cannot reach the broker soon is a 503, not a request held for minutes.
+        producerConfiguration.messageTimeout = configuration.produceTimeout
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        try await producer.prepare(topics: [configuration.commandsTopic], timeout: .seconds(10))
+        let consumer = try await KafkaConsumer.fromEnd(
+            of: [configuration.resultsTopic],
+            configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: "payment-gateway-\(UUID().uuidString)"),
+            logger: logger)
+        let board = ReplyBoard(capacity: configuration.maxPending, keep: configuration.keepReplies)
+        let handler = GatewayHandler(configuration: configuration, producer: producer, board: board, logger: logger)
+        let router = Router()
+        for method in [HTTPRequest.Method.get, .post, .put] {
+            router.on(RouterPath(ForwardedCommand.cin7Path), method: method) { request, _ in
+                await handler.cin7(request)
+            }
+        }
+        router.post(RouterPath(ForwardedCommand.cancelPath)) { request, _ in await handler.cancel(request) }
+        router.get("/replies/:id") { _, context in handler.reply(id: context.parameters.get("id") ?? "") }
+        router.get("/health/live") { _, _ in GatewayHandler.json(.ok, #"{"status":"live"}"#) }
+        router.get("/health/ready") { _, _ in
+            let ready = producer.fatalError == nil
+            return GatewayHandler.json(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")"}"#)
+        }
+        let metricsText = prometheus
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
+        }
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "payment-gateway"),
+            onServerRunning: { channel in
+                logger.notice("gateway listening", metadata: [
+                    "host": "\(configuration.host)", "port": "\(channel.localAddress?.port ?? configuration.port)",
+                ])
+            },
+            logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                var joiner = ReplyJoiner()
+                for await batch in consumer.batches {
+                    for message in batch {
+                        if let whole = joiner.add(message) { board.deliver(whole) }
+                    }
+                }
+            }
+            group.addTask {
+                // However the server ends, the clients close, and the reader's loop with them.
+                do {
+                    try await application.run()
+                } catch {
+                    await producer.close()
+                    await consumer.close()
+                    throw error
+                }
+                await producer.close()
+                await consumer.close()
+            }
+        }
+    }
+}
+
+/// Answers the gateway's routes.
+struct GatewayHandler: Sendable {
+    let configuration: GatewayConfiguration
+    let producer: KafkaProducer
+    let board: ReplyBoard
+    let logger: Logger
+
+    func cin7(_ request: Request) async -> Response {
+        await forward(request) { body throws(GatewayFailure) in
+            try ForwardedCommand.cin7(method: request.method, query: request.uri.query ?? "", body: body)
+        }
+    }
+
+    func cancel(_ request: Request) async -> Response {
+        await forward(request) { body in ForwardedCommand.cancel(body: body) }
+    }
+
+    func reply(id: String) -> Response {
+        switch board.lookup(id) {
+        case .arrived(let reply): return Self.response(to: reply, correlationId: id)
+        case .pending: return Self.accepted(id)
+        case .unknown: return Self.failure(GatewayFailure(.notFound, code: "NOT_FOUND", "no reply is known by that id"), correlationId: nil)
+        }
+    }
+
+    private func forward(_ request: Request, _ command: ([UInt8]) throws(GatewayFailure) -> ForwardedCommand) async -> Response {
+        let correlationId = request.headers[.correlationId].flatMap { $0.isEmpty ? nil : $0 } ?? Self.newCorrelationId()
+        do {
+            guard correlationId.utf8.count <= 255 else {
+                throw GatewayFailure(.badRequest, code: "MALFORMED", "X-Correlation-Id is longer than 255 characters")
+            }
+            let body: [UInt8]
+            do {
+                var buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+                body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            } catch {
+                throw GatewayFailure(.contentTooLarge, code: "TOO_LARGE", "the body is over \(configuration.maxBodyBytes) bytes")
+            }
+            var command = try command(body)
+            if let key = request.headers[.idempotencyKey] { command.headers.append(KafkaHeader(name: "idempotency-key", string: key)) }
+            command.headers.append(KafkaHeader(name: "correlation-id", string: correlationId))
+            switch board.register(correlationId) {
+            case .registered: break
+            case .full: throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "too many requests are waiting for replies", retryAfter: 1)
+            case .taken: throw GatewayFailure(.conflict, code: "DUPLICATE", "a request with this X-Correlation-Id is waiting or answered")
+            }
+            let message = KafkaProducerMessage(
+                topic: configuration.commandsTopic, key: request.headers[.messageKey].map { Array($0.utf8) },
+                value: command.body, headers: command.headers)
+            do {
+                _ = try await producer.send(message)
+            } catch {
+                board.remove(correlationId)
+                logger.warning("command not produced", metadata: ["command": "\(command.name)", "error": "\(error)"])
+                throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "the broker did not take the command; nothing was sent", retryAfter: 5)
+            }
+            // Known commands only as label values: a client cannot make a label per action it sends.
+            let label = Self.commands.contains(command.name) ? command.name : "unknown"
+            Counter(label: "payment_gateway_commands_total", dimensions: [("command", label)]).increment()
+            if request.headers[.prefer]?.contains("respond-async") == true { return Self.accepted(correlationId) }
+            guard let reply = await board.wait(for: correlationId, timeout: configuration.replyTimeout) else {
+                return Self.accepted(correlationId)
+            }
+            return Self.response(to: reply, correlationId: correlationId)
+        } catch let failure as GatewayFailure {
+            return Self.failure(failure, correlationId: correlationId)
+        } catch {
+            return Self.failure(GatewayFailure(.internalServerError, code: "INTERNAL", "the request could not be handled"), correlationId: correlationId)
+        }
+    }
+
+    static let commands: Set = ["UpdatePayments", "UpdateOrders", "GetPayments", "DeletePayments", "CancelPayment"]
+
+    /// 128 random bits as 32 hex digits: knowing one is the capability to fetch its reply.
+    static func newCorrelationId() -> String {
+        (0..<2).map { _ in
+            let hex = String(UInt64.random(in: .min ... .max), radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    static func response(to reply: KafkaConsumerMessage, correlationId: String) -> Response {
+        var headers: HTTPFields = [.contentType: reply.headers.string(named: "content-type") ?? "application/octet-stream"]
+        headers[.correlationId] = correlationId
+        headers[.replyStatus] = reply.headers.string(named: "status") ?? ""
+        if reply.headers.string(named: "replayed") == "true" { headers[.idempotentReplayed] = "true" }
+        return Response(status: ReplyResponse.status(of: reply), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.value ?? [])))
+    }
+
+    static func accepted(_ correlationId: String) -> Response {
+        var headers: HTTPFields = [.location: "/replies/\(correlationId)", .contentType: "application/json"]
+        headers[.correlationId] = correlationId
+        return Response(status: .accepted, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"status":"accepted"}"#)))
+    }
+
+    static func failure(_ failure: GatewayFailure, correlationId: String?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let correlationId { headers[.correlationId] = correlationId }
+        if let seconds = failure.retryAfter { headers[.retryAfter] = String(seconds) }
+        let body = #"{"code":"\#(failure.code)","message":"\#(failure.message)"}"#
+        return Response(status: failure.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension HTTPField.Name {
+    // Names of fields this gateway reads or writes: valid tokens, so never nil.
+    static let correlationId = Self("X-Correlation-Id")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let messageKey = Self("X-Message-Key")!
+    static let prefer = Self("Prefer")!
+    static let replyStatus = Self("X-Reply-Status")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+}

@@ -1,0 +1,157 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// `payment-worker gateway` as a process in front of a worker and the dev broker, driven
+/// over HTTP with the seeds' own requests (DESIGN.md §8).
+@Suite("HTTP gateway", .timeLimit(.minutes(3)))
+struct GatewayTests {
+    static let seedInsert = "OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef\nRef123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789\n"
+    static let seedCancel = #"{"token":"B8D7A12E9F91AFADE914B7330AFD08CB","payment_identifier":{"reference_number":"Ref456"},"type_identifier":{"name":"Payment Cancellation"},"category_identifier":{"name":"Cancellation Because of Mistake"}}"#
+
+    @Test("the seeds' examples over HTTP give the documents' answers; a retry with its Idempotency-Key is replayed; each refusal has its status")
+    func seedExamples() async throws {
+        try await WorkerHarness.with { harness in
+            try await Self.withGateway(harness) { gateway in
+                let insert = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert, headers: ["Idempotency-Key": "insert-1"])
+                #expect(insert.status == 200 && insert.body == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
+                #expect(insert.headers["X-Reply-Status"] == "ok" && insert.headers["Content-Type"] == "text/csv")
+                #expect(insert.headers["Idempotent-Replayed"] == nil)
+                let retry = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert, headers: ["Idempotency-Key": "insert-1"])
+                #expect(retry.status == 200 && retry.body == insert.body && retry.headers["Idempotent-Replayed"] == "true")
+
+                let update = try await gateway.send("PUT", "action=UpdatePayments", body: "PaymentId,TransactionAuthorized,TransactionRef\n1001,1,ABC123456789\n")
+                #expect(update.status == 200 && update.body == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
+                let get = try await gateway.send("GET", "action=GetPayments&where=OrderRef%3D'Ref123'", headers: ["X-Correlation-Id": "get-1"])
+                #expect(get.status == 200 && get.headers["X-Correlation-Id"] == "get-1")
+                #expect(get.body.hasPrefix("PaymentId,PaymentImportedRef,OrderId,OrderRef,CreatedDate,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef,Comments\n1001,Ref456,12345,Ref123,"))
+
+                let cancel = try await gateway.send("POST", path: "/payments/cancel", body: Self.seedCancel)
+                #expect(cancel.status == 200 && cancel.headers["Content-Type"] == "application/json")
+                #expect(cancel.body.contains(#""code":"OK""#) && cancel.body.contains(#""life_cycle_state":"CANCELLED""#))
+                let again = try await gateway.send("POST", path: "/payments/cancel", body: Self.seedCancel)
+                #expect(again.status == 409, "a CANCELLED payment is INVALID_STATE: \(again.body)")
+
+                let delete = try await gateway.send("GET", "action=DeletePayments&where=OrderRef%3D'Ref123'")
+                #expect(delete.status == 200 && delete.body == "PaymentId,PaymentImportedRef,OrderId,OrderRef\n1001,Ref456,12345,Ref123\n")
+
+                #expect(try await gateway.send("GET", "action=GetPayments", credentials: "apiid=123&apikey=wrong").status == 401)
+                #expect(try await gateway.send("GET", "action=GetPayments&where=Colour%3D'red'").status == 400)
+                #expect(try await gateway.send("GET", "action=Transfer").status == 405)
+                #expect(try await gateway.send("POST", "action=Transfer", body: "a\n1\n").status == 400, "UNKNOWN_COMMAND")
+                #expect(try await gateway.send("POST", "action=GetPayments").status == 405)
+                #expect(try await gateway.send("POST", path: "/payments/cancel", body: #"{"token":"B8D7A12E9F91AFADE914B7330AFD08CB","payment_identifier":{"id":"999"},"type_identifier":{"id":"T1"}}"#).status == 404)
+                let conflict = try await gateway.send("POST", "action=UpdatePayments", body: "OrderRef,PaymentImportedRef,Amount\nRef123,Other,1\n", headers: ["Idempotency-Key": "insert-1"])
+                #expect(conflict.status == 409 && conflict.body.contains("IDEMPOTENCY_CONFLICT"))
+                let large = try await gateway.send("POST", "action=UpdatePayments", body: String(repeating: "x", count: 2_000))
+                #expect(large.status == 413, "over --max-body-bytes, nothing produced")
+                #expect(!gateway.process.standardError.contains("apikey=12345") && !gateway.process.standardError.contains("B8D7A12E"))
+            }
+        }
+    }
+
+    @Test("a reply that comes after the timeout, or under Prefer: respond-async, is 202 with a Location that later gives the reply")
+    func acceptedThenFetched() async throws {
+        try await WorkerHarness.with { harness in
+            try await Self.withGateway(harness, timeoutSeconds: 0) { gateway in
+                let accepted = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert)
+                #expect(accepted.status == 202)
+                let location = try #require(accepted.headers["Location"])
+                #expect(location.hasPrefix("/replies/") && location.count == "/replies/".count + 32)
+                let fetched = try await OperationsTests.eventually("the reply at \(location)") { () -> Response? in
+                    let response = try await gateway.send("GET", path: location)
+                    return response.status == 200 ? response : nil
+                }
+                #expect(fetched.body == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
+                #expect(try await gateway.send("GET", path: "/replies/00000000000000000000000000000000").status == 404)
+            }
+            try await Self.withGateway(harness) { gateway in
+                let async = try await gateway.send("GET", "action=GetPayments&fields=PaymentId", headers: ["Prefer": "respond-async"])
+                #expect(async.status == 202)
+                let location = try #require(async.headers["Location"])
+                let fetched = try await OperationsTests.eventually("the reply at \(location)") { () -> Response? in
+                    let response = try await gateway.send("GET", path: location)
+                    return response.status == 200 ? response : nil
+                }
+                #expect(fetched.body == "PaymentId\n1001\n")
+                let health = try await gateway.send("GET", path: "/health/ready")
+                #expect(health.status == 200)
+                let metrics = try await gateway.send("GET", path: "/metrics")
+                #expect(metrics.body.contains(#"payment_gateway_commands_total{command="GetPayments"} 1"#))
+            }
+        }
+    }
+
+    @Test("the broker away is 503 with Retry-After within the produce timeout, not a hang; the gateway still stops on SIGTERM")
+    func brokerAway() async throws {
+        try await WorkerHarness.with { harness in
+            try await Self.withGateway(harness) { gateway in
+                #expect(try await gateway.send("GET", "action=GetPayments").status == 200)
+                harness.broker.signal(SIGSTOP)
+                defer { harness.broker.signal(SIGCONT) }
+                let clock = ContinuousClock()
+                let started = clock.now
+                let away = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert)
+                #expect(away.status == 503 && away.headers["Retry-After"] != nil, "\(away.status) \(away.body)")
+                #expect(clock.now - started < .seconds(20), "answered within the produce timeout, not held")
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    struct Response {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    struct RunningGateway {
+        let process: ChildProcess
+        let port: Int
+
+        func send(
+            _ method: String, _ query: String = "", path: String = "/cloud/APILite/APILite.ashx", body: String? = nil,
+            credentials: String = "apiid=123&apikey=12345", headers: [String: String] = [:]
+        ) async throws -> Response {
+            let target = path.hasPrefix("/cloud") ? "\(path)?\(credentials)&\(query)" : path
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)\(target)")))
+            request.httpMethod = method
+            request.httpBody = body.map { Data($0.utf8) }
+            request.timeoutInterval = 60
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = try #require(response as? HTTPURLResponse)
+            var fields: [String: String] = [:]
+            for (name, value) in http.allHeaderFields {
+                if let name = name as? String, let value = value as? String { fields[name] = value }
+            }
+            return Response(status: http.statusCode, headers: fields, body: String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// Runs `body` with a gateway in front of `harness`'s broker, stopped however it ends.
+    static func withGateway(
+        _ harness: WorkerHarness, timeoutSeconds: Int = 30, _ body: (RunningGateway) async throws -> Void
+    ) async throws {
+        let process = try ChildProcess(TestBinaries.paymentWorker, [
+            "gateway", "--bootstrap-servers", harness.bootstrap, "--listen", "127.0.0.1:0",
+            "--reply-timeout-seconds", "\(timeoutSeconds)", "--max-body-bytes", "1000",
+        ])
+        do {
+            try await process.waitForStandardError(containing: "gateway listening")
+            let line = try #require(process.standardError.split(separator: "\n").first { $0.contains("gateway listening") })
+            let digits = try #require(line.firstMatch(of: /port=(\d+)/)?.1)
+            let port = try #require(Int(digits))
+            try await body(RunningGateway(process: process, port: port))
+        } catch {
+            process.signal(SIGTERM)
+            _ = try? await process.waitForExit(timeout: .seconds(20))
+            throw error
+        }
+        process.signal(SIGTERM)
+        #expect(try await process.waitForExit(timeout: .seconds(20)) == 0, "SIGTERM ends the gateway cleanly")
+    }
+}
