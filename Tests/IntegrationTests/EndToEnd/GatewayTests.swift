@@ -100,6 +100,32 @@ struct GatewayTests {
         }
     }
 
+    @Test("1 000 concurrent requests through two gateways side by side: each answered with its own reply, every payment made once")
+    func concurrentThroughTwoGateways() async throws {
+        try await WorkerHarness.with { harness in
+            try await Self.withGateway(harness) { first in
+                try await Self.withGateway(harness) { second in
+                    let answers = try await withThrowingTaskGroup(of: (Int, Response).self) { group in
+                        for index in 0..<1_000 {
+                            let gateway = index.isMultiple(of: 2) ? first : second
+                            group.addTask {
+                                let body = "OrderRef,PaymentImportedRef,Amount\nRef123,C-\(index),1\n"
+                                return (index, try await gateway.send("POST", "action=UpdatePayments", body: body, headers: ["X-Message-Key": "k\(index % 16)"]))
+                            }
+                        }
+                        return try await group.reduce(into: [Int: Response]()) { $0[$1.0] = $1.1 }
+                    }
+                    #expect(answers.count == 1_000)
+                    let wrong = answers.filter { index, response in response.status != 200 || !response.body.contains(",C-\(index),") }
+                    #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+                    let all = try await first.send("GET", "action=GetPayments&fields=PaymentImportedRef")
+                    #expect(Set(all.body.split(separator: "\n").dropFirst()).count == 1_000)
+                    #expect(all.body.split(separator: "\n").count == 1_001, "none made twice")
+                }
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     struct Response {
@@ -108,9 +134,17 @@ struct GatewayTests {
         var body: String
     }
 
-    struct RunningGateway {
+    struct RunningGateway: Sendable {
         let process: ChildProcess
         let port: Int
+
+        /// Many connections, so that concurrent requests reach the gateway concurrently.
+        static let session: URLSession = {
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = 128
+            configuration.timeoutIntervalForRequest = 120
+            return URLSession(configuration: configuration)
+        }()
 
         func send(
             _ method: String, _ query: String = "", path: String = "/cloud/APILite/APILite.ashx", body: String? = nil,
@@ -122,7 +156,7 @@ struct GatewayTests {
             request.httpBody = body.map { Data($0.utf8) }
             request.timeoutInterval = 60
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await Self.session.data(for: request)
             let http = try #require(response as? HTTPURLResponse)
             var fields: [String: String] = [:]
             for (name, value) in http.allHeaderFields {
