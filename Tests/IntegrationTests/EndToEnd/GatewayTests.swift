@@ -126,6 +126,26 @@ struct GatewayTests {
         }
     }
 
+    @Test("a request whose gateway was killed before answering, retried with its Idempotency-Key through a new gateway, is applied once and answered as replayed")
+    func retryAfterGatewayRestart() async throws {
+        try await WorkerHarness.with { harness in
+            // The first gateway stops waiting at once, so its request is in Kafka when it is killed.
+            try await Self.withGateway(harness, timeoutSeconds: 0, stopping: false) { gateway in
+                let accepted = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert, headers: ["Idempotency-Key": "restart-1"])
+                #expect(accepted.status == 202)
+                gateway.process.kill9IfRunning()
+                _ = try await gateway.process.waitForExit(timeout: .seconds(20))
+            }
+            try await Self.withGateway(harness) { gateway in
+                let retry = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert, headers: ["Idempotency-Key": "restart-1"])
+                #expect(retry.status == 200 && retry.headers["Idempotent-Replayed"] == "true", "\(retry.status) \(retry.headers)")
+                #expect(retry.body == "LineId,PaymentId,PaymentImportedRef,OrderId,OrderRef,Errors\n1,1001,Ref456,12345,Ref123,\n")
+                let all = try await gateway.send("GET", "action=GetPayments&fields=PaymentId")
+                #expect(all.body == "PaymentId\n1001\n", "applied once")
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     struct Response {
@@ -168,7 +188,7 @@ struct GatewayTests {
 
     /// Runs `body` with a gateway in front of `harness`'s broker, stopped however it ends.
     static func withGateway(
-        _ harness: WorkerHarness, timeoutSeconds: Int = 30, _ body: (RunningGateway) async throws -> Void
+        _ harness: WorkerHarness, timeoutSeconds: Int = 30, stopping: Bool = true, _ body: (RunningGateway) async throws -> Void
     ) async throws {
         let process = try ChildProcess(TestBinaries.paymentWorker, [
             "gateway", "--bootstrap-servers", harness.bootstrap, "--listen", "127.0.0.1:0",
@@ -185,6 +205,7 @@ struct GatewayTests {
             _ = try? await process.waitForExit(timeout: .seconds(20))
             throw error
         }
+        guard stopping else { return }
         process.signal(SIGTERM)
         #expect(try await process.waitForExit(timeout: .seconds(20)) == 0, "SIGTERM ends the gateway cleanly")
     }
