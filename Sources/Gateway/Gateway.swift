@@ -98,13 +98,27 @@ struct GatewayHandler: Sendable {
     let logger: Logger
 
     func cin7(_ request: Request) async -> Response {
-        await forward(request) { body throws(GatewayFailure) in
-            try ForwardedCommand.cin7(method: request.method, query: request.uri.query ?? "", body: body)
+        await measured {
+            await forward(request) { body throws(GatewayFailure) in
+                try ForwardedCommand.cin7(method: request.method, query: request.uri.query ?? "", body: body)
+            }
         }
     }
 
     func cancel(_ request: Request) async -> Response {
-        await forward(request) { body in ForwardedCommand.cancel(body: body) }
+        await measured { await forward(request) { body in ForwardedCommand.cancel(body: body) } }
+    }
+
+    /// Counts the response by status code and times it; gauges the requests waiting.
+    private func measured(_ handle: () async -> Response) async -> Response {
+        let started = ContinuousClock.now
+        let response = await handle()
+        let elapsed = ContinuousClock.now - started
+        Counter(label: "payment_gateway_responses_total", dimensions: [("code", String(response.status.code))]).increment()
+        Metrics.Timer(label: "payment_gateway_request_seconds").recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        Gauge(label: "payment_gateway_pending_replies").record(board.count)
+        return response
     }
 
     func reply(id: String) -> Response {
