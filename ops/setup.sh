@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev sqlite3      # the embedded store
   postgresql                  # the server the PostgreSQL tests start on loopback
   e2fsprogs                   # mkfs.ext4 and chattr, for the read-only-file fault test
+  wrk                         # the HTTP load tool of the gateway benchmark
 )
 
 missing=()
