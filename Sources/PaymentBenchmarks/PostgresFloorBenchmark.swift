@@ -38,10 +38,7 @@ struct PostgresFloorBenchmark: AsyncParsableCommand {
                 }
             }
             for (label, times) in [("inserts only", insertOnly), ("inserts, the account's lock and the worker's two lookups", withLookups)] {
-                let seconds = median(times)
-                print(String(format: "postgres-floor %@, %@: %.0f lines/s, %.0f commands/s, %.1f us a command, %.2f us a line (median of %d)",
-                             shape.name, label, Double(shape.totalLines) / seconds, Double(shape.totalCommands) / seconds,
-                             1e6 * seconds / Double(shape.totalCommands), 1e6 * seconds / Double(shape.totalLines), rounds))
+                shape.report("postgres-floor", label, times: times)
             }
         }
     }

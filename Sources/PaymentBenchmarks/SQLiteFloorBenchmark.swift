@@ -28,6 +28,14 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
         let replyBytes: Int
         var totalLines: Int { transactions * commands * lines }
         var totalCommands: Int { transactions * commands }
+
+        /// One line of a floor benchmark: the median of `times` as rates and costs.
+        func report(_ tool: String, _ label: String, times: [Double]) {
+            let seconds = median(times)
+            print(String(format: "%@ %@, %@: %.0f lines/s, %.0f commands/s, %.1f us a command, %.2f us a line (median of %d)",
+                         tool, name, label, Double(totalLines) / seconds, Double(totalCommands) / seconds,
+                         1e6 * seconds / Double(totalCommands), 1e6 * seconds / Double(totalLines), times.count))
+        }
     }
 
     static let bulk = Shape(name: "bulk", transactions: 200, commands: 1, lines: 1_000, replyBytes: 45_000)
@@ -53,10 +61,7 @@ struct SQLiteFloorBenchmark: AsyncParsableCommand {
                 }
             }
             for (label, times) in [("inserts only", insertOnly), ("inserts and the worker's two lookups", withLookups)] {
-                let seconds = median(times)
-                print(String(format: "sqlite-floor %@, %@: %.0f lines/s, %.0f commands/s, %.1f us a command, %.2f us a line (median of %d)",
-                             shape.name, label, Double(shape.totalLines) / seconds, Double(shape.totalCommands) / seconds,
-                             1e6 * seconds / Double(shape.totalCommands), 1e6 * seconds / Double(shape.totalLines), rounds))
+                shape.report("sqlite-floor", label, times: times)
             }
         }
     }
