@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime",
+                "Gateway", "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),

@@ -2,13 +2,17 @@
 # HTTP gateway benchmark (DESIGN.md §8), release build: a dev broker with 4 partitions, a
 # worker on a fresh SQLite file and a gateway, driven by wrk (a Debian package) with
 # GetPayments and single-line UpdatePayments at 1, 64 and 512 connections, DURATION seconds
-# each (default 10). Prints requests/s and latency p50/p99 as wrk measures them.
+# each (default 10), and the same commands sent straight to Kafka by as many closed-loop
+# clients (`payment-bench request-reply`), so that the gateway's own cost shows. Prints
+# requests/s and latency p50/p99.
 # Usage: [DURATION=s] ops/bench-gateway.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/setup.sh >&2
 swift build -c release --product payment-worker >&2
+swift build -c release --product payment-bench >&2
 pw=.build/release/payment-worker
+bench=.build/release/payment-bench
 duration=${DURATION:-10}
 work=$(mktemp -d "${TMPDIR:-/tmp}/payment-gateway-bench.XXXXXX")
 pids=()
@@ -54,12 +58,17 @@ LUA
 cat "$work/report.lua" >>"$work/update.lua"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
-echo "| command | connections | requests/s | p50 ms | p99 ms | errors |"
-echo "|---|---|---|---|---|---|"
+echo "| command | path | connections | requests/s | p50 ms | p99 ms | errors |"
+echo "|---|---|---|---|---|---|---|"
+row() { awk -v c="$1" -v p="$2" -v n="$3" '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", c, p, n, $2, $3, $4, $5 }'; }
 for connections in 1 64 512; do
   threads=$(( connections < 2 ? 1 : 2 ))
-  get=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/report.lua" "$api&action=GetPayments&where=PaymentImportedRef%3D'Ref456'" | grep '^RESULT')
-  echo "$get" | awk -v c="$connections" '{ printf "| GetPayments | %s | %s | %s | %s | %s |\n", c, $2, $3, $4, $5 }'
-  update=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/update.lua" "$api&action=UpdatePayments" | grep '^RESULT')
-  echo "$update" | awk -v c="$connections" '{ printf "| UpdatePayments, 1 line | %s | %s | %s | %s | %s |\n", c, $2, $3, $4, $5 }'
+  wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/report.lua" "$api&action=GetPayments&where=PaymentImportedRef%3D'Ref456'" \
+    | grep '^RESULT' | row GetPayments "HTTP gateway" "$connections"
+  "$bench" request-reply --bootstrap-servers "$address" --command GetPayments --connections "$connections" --duration "$duration" \
+    | grep '^RESULT' | row GetPayments "Kafka direct" "$connections"
+  wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/update.lua" "$api&action=UpdatePayments" \
+    | grep '^RESULT' | row "UpdatePayments, 1 line" "HTTP gateway" "$connections"
+  "$bench" request-reply --bootstrap-servers "$address" --command UpdatePayments --connections "$connections" --duration "$duration" \
+    | grep '^RESULT' | row "UpdatePayments, 1 line" "Kafka direct" "$connections"
 done

@@ -2,9 +2,10 @@ import Kafka
 import Synchronization
 
 /// Where requests wait for their replies, by correlation id. Bounded: at most `capacity`
-/// ids are waited for or kept at once. A reply that comes after its request stopped
-/// waiting is kept for `keep`, for `GET /replies/<id>`; replies to other gateways' requests
-/// are not kept at all.
+/// ids are waited for or kept at once. A reply handed to its waiting request is forgotten
+/// at once; one for a request answered `202` (it stopped waiting, or never waited) is kept
+/// `keep` after it came, for `GET /replies/<id>`; replies to other gateways' requests are
+/// never kept.
 final class ReplyBoard: Sendable {
     enum Lookup: Sendable {
         case arrived(KafkaConsumerMessage)
@@ -24,6 +25,9 @@ final class ReplyBoard: Sendable {
     private let capacity: Int
     private let keep: Duration
     private let entries = Mutex<[String: Entry]>([:])
+    /// When expired entries were last dropped: at most once a second, so that a flood of
+    /// requests against a full board does not scan it each time.
+    private let lastPruned = Mutex(ContinuousClock.now)
 
     init(capacity: Int, keep: Duration) {
         self.capacity = capacity
@@ -32,7 +36,7 @@ final class ReplyBoard: Sendable {
 
     var count: Int { entries.withLock { $0.count } }
 
-    enum Registration: Sendable {
+    enum Registration: Sendable, Equatable {
         case registered
         /// As many requests as allowed wait already.
         case full
@@ -43,8 +47,13 @@ final class ReplyBoard: Sendable {
     /// Takes a place for `id`, dropping what expired when the board is full.
     func register(_ id: String) -> Registration {
         let now = ContinuousClock.now
+        let prune = lastPruned.withLock { last in
+            guard now - last >= .seconds(1) else { return false }
+            last = now
+            return true
+        }
         return entries.withLock { entries in
-            if entries.count >= capacity {
+            if entries.count >= capacity, prune {
                 entries = entries.filter { $0.value.waiter != nil || $0.value.expires > now }
             }
             if let entry = entries[id], entry.waiter != nil || entry.expires > now { return .taken }
@@ -65,7 +74,10 @@ final class ReplyBoard: Sendable {
         return await withCheckedContinuation { continuation in
             let ready = entries.withLock { entries -> KafkaConsumerMessage?? in
                 guard var entry = entries[id] else { return .some(nil) }
-                if let reply = entry.reply { return .some(reply) }
+                if let reply = entry.reply {
+                    entries[id] = nil
+                    return .some(reply)
+                }
                 if entry.timedOut { return .some(nil) }
                 entry.waiter = continuation
                 entries[id] = entry
@@ -81,12 +93,15 @@ final class ReplyBoard: Sendable {
         let now = ContinuousClock.now
         let waiter = entries.withLock { entries -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
             guard var entry = entries[id], entry.reply == nil else { return nil }
-            let waiter = entry.waiter
+            if let waiter = entry.waiter {
+                // Answered now: nothing to keep.
+                entries[id] = nil
+                return waiter
+            }
             entry.reply = message
-            entry.waiter = nil
             entry.expires = now + keep
             entries[id] = entry
-            return waiter
+            return nil
         }
         waiter?.resume(returning: message)
     }
