@@ -37,7 +37,8 @@ public struct Gateway: Service {
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: "payment-gateway-\(UUID().uuidString)"),
             logger: logger)
         let board = ReplyBoard(capacity: configuration.maxPending, keep: configuration.keepReplies)
-        let handler = GatewayHandler(configuration: configuration, producer: producer, board: board, logger: logger)
+        let handler = GatewayHandler(
+            configuration: configuration, producer: producer, board: board, metrics: GatewayMetrics(), logger: logger)
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .put] {
             router.on(RouterPath(ForwardedCommand.cin7Path), method: method) { request, _ in
@@ -95,6 +96,7 @@ struct GatewayHandler: Sendable {
     let configuration: GatewayConfiguration
     let producer: KafkaProducer
     let board: ReplyBoard
+    let metrics: GatewayMetrics
     let logger: Logger
 
     func cin7(_ request: Request) async -> Response {
@@ -113,11 +115,7 @@ struct GatewayHandler: Sendable {
     private func measured(_ handle: () async -> Response) async -> Response {
         let started = ContinuousClock.now
         let response = await handle()
-        let elapsed = ContinuousClock.now - started
-        Counter(label: "payment_gateway_responses_total", dimensions: [("code", String(response.status.code))]).increment()
-        Metrics.Timer(label: "payment_gateway_request_seconds").recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        Gauge(label: "payment_gateway_pending_replies").record(board.count)
+        metrics.answered(status: response.status.code, took: ContinuousClock.now - started, waiting: board.count)
         return response
     }
 
@@ -160,9 +158,7 @@ struct GatewayHandler: Sendable {
                 logger.warning("command not produced", metadata: ["command": "\(command.name)", "error": "\(error)"])
                 throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "the broker did not take the command; nothing was sent", retryAfter: 5)
             }
-            // Known commands only as label values: a client cannot make a label per action it sends.
-            let label = Self.commands.contains(command.name) ? command.name : "unknown"
-            Counter(label: "payment_gateway_commands_total", dimensions: [("command", label)]).increment()
+            metrics.produced(command.name)
             if request.headers[.prefer]?.contains("respond-async") == true { return Self.accepted(correlationId) }
             guard let reply = await board.wait(for: correlationId, timeout: configuration.replyTimeout) else {
                 return Self.accepted(correlationId)
@@ -174,8 +170,6 @@ struct GatewayHandler: Sendable {
             return Self.failure(GatewayFailure(.internalServerError, code: "INTERNAL", "the request could not be handled"), correlationId: correlationId)
         }
     }
-
-    static let commands: Set = ["UpdatePayments", "UpdateOrders", "GetPayments", "DeletePayments", "CancelPayment"]
 
     /// 128 random bits as 32 hex digits: knowing one is the capability to fetch its reply.
     static func newCorrelationId() -> String {
