@@ -48,8 +48,9 @@ public struct Gateway: Service {
         router.post(RouterPath(ForwardedCommand.cancelPath)) { request, _ in await handler.cancel(request) }
         router.get("/replies/:id") { _, context in handler.reply(id: context.parameters.get("id") ?? "") }
         router.get("/health/live") { _, _ in GatewayHandler.json(.ok, #"{"status":"live"}"#) }
+        let brokerReachable = BrokerReachability()
         router.get("/health/ready") { _, _ in
-            let ready = producer.fatalError == nil
+            let ready = producer.fatalError == nil && brokerReachable.reachable
             return GatewayHandler.json(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")"}"#)
         }
         let metricsText = prometheus
@@ -66,7 +67,30 @@ public struct Gateway: Service {
                 ])
             },
             logger: logger)
+        do {
+            try await serve(application, producer: producer, consumer: consumer, board: board, brokerReachable: brokerReachable)
+        } catch {
+            await producer.close()
+            throw error
+        }
+        // Closed once nothing uses it any more: the readiness probe has ended with the group.
+        await producer.close()
+    }
+
+    private func serve(
+        _ application: some ApplicationProtocol, producer: KafkaProducer, consumer: KafkaConsumer, board: ReplyBoard,
+        brokerReachable: BrokerReachability
+    ) async throws {
+        let configuration = self.configuration
         try await withThrowingDiscardingTaskGroup { group in
+            // Readiness follows the broker: its metadata is asked for every few seconds.
+            group.addTask {
+                while !Task.isCancelled {
+                    let reachable = (try? await producer.prepare(topics: [configuration.commandsTopic], timeout: .seconds(2))) != nil
+                    brokerReachable.reachable = reachable
+                    guard (try? await Task.sleep(for: .seconds(3))) != nil else { return }
+                }
+            }
             group.addTask {
                 var joiner = ReplyJoiner()
                 for await batch in consumer.batches {
@@ -75,18 +99,17 @@ public struct Gateway: Service {
                     }
                 }
             }
-            group.addTask {
-                // However the server ends, the clients close, and the reader's loop with them.
-                do {
-                    try await application.run()
-                } catch {
-                    await producer.close()
-                    await consumer.close()
-                    throw error
-                }
-                await producer.close()
+            // However the server ends, the readiness probe stops and the consumer closes, which
+            // ends the reader's loop.
+            do {
+                try await application.run()
+            } catch {
+                group.cancelAll()
                 await consumer.close()
+                throw error
             }
+            group.cancelAll()
+            await consumer.close()
         }
     }
 }
@@ -214,4 +237,14 @@ extension HTTPField.Name {
     static let prefer = Self("Prefer")!
     static let replyStatus = Self("X-Reply-Status")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
+}
+
+/// Whether the broker answered the last metadata request: readiness.
+final class BrokerReachability: Sendable {
+    private let state = Mutex(true)
+
+    var reachable: Bool {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
+    }
 }

@@ -48,6 +48,12 @@ struct GatewayTests {
                 let large = try await gateway.send("POST", "action=UpdatePayments", body: String(repeating: "x", count: 2_000))
                 #expect(large.status == 413, "over --max-body-bytes, nothing produced")
                 #expect(!gateway.process.standardError.contains("apikey=12345") && !gateway.process.standardError.contains("B8D7A12E"))
+                let metrics = try await gateway.send("GET", path: "/metrics")
+                let answers = [insert, retry, update, get, cancel, again, delete, conflict, large, metrics]
+                #expect(!answers.contains { response in
+                    (response.body + response.headers.values.joined()).contains("B8D7A12E9F91AFADE914B7330AFD08CB")
+                        || (response.body + response.headers.values.joined()).contains("apikey")
+                }, "no token or apikey in a response or a metric")
             }
         }
     }
@@ -96,6 +102,13 @@ struct GatewayTests {
                 let away = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert)
                 #expect(away.status == 503 && away.headers["Retry-After"] != nil, "\(away.status) \(away.body)")
                 #expect(clock.now - started < .seconds(20), "answered within the produce timeout, not held")
+                _ = try await OperationsTests.eventually("not ready while the broker is away") { () -> Bool? in
+                    try await gateway.send("GET", path: "/health/ready").status == 503 ? true : nil
+                }
+                harness.broker.signal(SIGCONT)
+                _ = try await OperationsTests.eventually("ready again") { () -> Bool? in
+                    try await gateway.send("GET", path: "/health/ready").status == 200 ? true : nil
+                }
             }
         }
     }
