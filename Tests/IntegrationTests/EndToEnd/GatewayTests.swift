@@ -159,6 +159,39 @@ struct GatewayTests {
         }
     }
 
+    @Test("two gateways and two workers on PostgreSQL, one worker killed mid-stream: each request retried with its Idempotency-Key until answered, every payment made once")
+    func twoWorkersOneKilled() async throws {
+        try await WorkerHarness.withPostgres { harness, url, others in
+            others.add(try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: url))
+            try await Self.withGateway(harness, timeoutSeconds: 5) { first in
+                try await Self.withGateway(harness, timeoutSeconds: 5) { second in
+                    let requests = 300
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for client in 0..<16 {
+                            group.addTask {
+                                for index in stride(from: client, to: requests, by: 16) {
+                                    let gateway = index.isMultiple(of: 2) ? first : second
+                                    let body = "OrderRef,PaymentImportedRef,Amount\nRef123,X-\(index),1\n"
+                                    var response = try await gateway.send("POST", "action=UpdatePayments", body: body, headers: ["Idempotency-Key": "crash-\(index)"])
+                                    // Not answered in time while the killed worker's partitions move: the client retries, as a client of the gateway would.
+                                    for _ in 0..<30 where response.status != 200 {
+                                        response = try await gateway.send("POST", "action=UpdatePayments", body: body, headers: ["Idempotency-Key": "crash-\(index)"])
+                                    }
+                                    #expect(response.status == 200 && response.body.contains(",X-\(index),"), "\(index): \(response.status) \(response.body)")
+                                    if index == requests / 3 { harness.worker.kill9IfRunning() }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    let all = try await first.send("GET", "action=GetPayments&fields=PaymentImportedRef")
+                    let rows = all.body.split(separator: "\n").dropFirst()
+                    #expect(rows.count == requests && Set(rows).count == requests, "each payment once: \(rows.count) rows")
+                }
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     struct Response {
