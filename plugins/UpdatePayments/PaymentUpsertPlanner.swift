@@ -1,25 +1,14 @@
 import PaymentsDomain
 
-/// What a store must look up before planning a batch of UpdatePayments lines.
-public struct PaymentLookupKeys: Sendable, Hashable {
-    public var paymentIds: Set<Int64> = []
-    public var importedRefs: Set<String> = []
-    public var orderIds: Set<Int64> = []
-    public var orderRefs: Set<String> = []
-    public var backOfficeCodes: Set<String> = []
-}
-
-/// What the store found, all within the caller's account.
+/// What the store found, all within the caller's account: the payments found by any key the
+/// lines name (BackOfficeCode included, so their owners are known) and the orders.
 public struct PaymentLookup: Sendable {
     public var payments: [Payment]
     public var orders: [Order]
-    /// Owners of the back office codes asked for, by code.
-    public var backOfficeCodeOwners: [String: Int64]
 
-    public init(payments: [Payment] = [], orders: [Order] = [], backOfficeCodeOwners: [String: Int64] = [:]) {
+    public init(payments: [Payment] = [], orders: [Order] = []) {
         self.payments = payments
         self.orders = orders
-        self.backOfficeCodeOwners = backOfficeCodeOwners
     }
 }
 
@@ -61,25 +50,21 @@ public struct PaymentUpsertPlan: Sendable {
 /// update it or `Failed`; else an existing PaymentImportedRef -> update that payment; else
 /// insert, which needs an existing order and an Amount. An update sets only the columns given.
 public enum PaymentUpsertPlanner {
-    public static func keys(for lines: [PaymentLine]) -> PaymentLookupKeys {
-        keys(for: [lines])
-    }
-
-    /// The keys of several commands' lines, taken in order as one run: a run's lines are not
-    /// copied into one array first.
-    public static func keys(for runs: [[PaymentLine]]) -> PaymentLookupKeys {
-        var keys = PaymentLookupKeys()
+    /// What the store must look up for several commands' lines, taken in order as one run: a
+    /// run's lines are not copied into one array first.
+    public static func reads(for runs: [[PaymentLine]]) -> DataRequest {
+        var request = DataRequest()
         for lines in runs {
             for line in lines where line.error == nil {
                 let changes = line.changes
-                if let id = changes.paymentId { keys.paymentIds.insert(id) }
-                if let ref = changes.importedRef { keys.importedRefs.insert(ref) }
-                if let id = changes.orderId { keys.orderIds.insert(id) }
-                if let ref = changes.orderRef { keys.orderRefs.insert(ref) }
-                if let code = changes.backOfficeCode { keys.backOfficeCodes.insert(code) }
+                if let id = changes.paymentId { request.paymentIds.insert(id) }
+                if let ref = changes.importedRef { request.paymentImportedRefs.insert(ref) }
+                if let id = changes.orderId { request.orderIds.insert(id) }
+                if let ref = changes.orderRef { request.orderRefs.insert(ref) }
+                if let code = changes.backOfficeCode { request.paymentBackOfficeCodes.insert(code) }
             }
         }
-        return keys
+        return request
     }
 
     public static func plan(
@@ -166,7 +151,6 @@ public enum PaymentUpsertPlanner {
                 if let ref = payment.importedRef { importedRefOwners[ref] = .existing(payment.id) }
                 if let code = payment.backOfficeCode { backOfficeCodeOwners[code] = .existing(payment.id) }
             }
-            for (code, owner) in lookup.backOfficeCodeOwners { backOfficeCodeOwners[code] = .existing(owner) }
             for order in lookup.orders {
                 ordersById[order.id] = order
                 ordersByRef[order.ref] = order

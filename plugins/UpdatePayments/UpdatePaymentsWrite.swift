@@ -20,14 +20,7 @@ public struct UpdatePaymentsWrite: PaymentWrite {
     }
 
     public func reads() -> DataRequest {
-        let keys = PaymentUpsertPlanner.keys(for: commands.map(\.lines))
-        var request = DataRequest()
-        request.paymentIds = keys.paymentIds
-        request.paymentImportedRefs = keys.importedRefs
-        request.paymentBackOfficeCodes = keys.backOfficeCodes
-        request.orderIds = keys.orderIds
-        request.orderRefs = keys.orderRefs
-        return request
+        PaymentUpsertPlanner.reads(for: commands.map(\.lines))
     }
 
     public func plan(with data: FetchedData, context: WriteContext) -> WritePlan {
