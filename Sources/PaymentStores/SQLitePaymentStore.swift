@@ -44,7 +44,7 @@ public final class SQLitePaymentStore: PaymentStore {
                 while let step = engine.nextStep() {
                     switch step {
                     case .read(let request, let account):
-                        try engine.fetched(try Self.fetch(request, account: account, in: db))
+                        try engine.fetched(try Self.fetch(request, account: account, counters: true, in: db))
                     case .write(let changes, let account):
                         try engine.wrote(try Self.apply(changes, account: account, in: db))
                     }
@@ -59,7 +59,7 @@ public final class SQLitePaymentStore: PaymentStore {
 
     public func read(_ request: DataRequest, account: String) async throws -> FetchedData {
         do {
-            return try await database.read { db in try Self.fetch(request, account: account, in: db) }
+            return try await database.read { db in try Self.fetch(request, account: account, counters: false, in: db) }
         } catch {
             throw Self.storeError(error)
         }
@@ -130,7 +130,9 @@ public final class SQLitePaymentStore: PaymentStore {
         }
     }
 
-    static func fetch(_ request: DataRequest, account: String, in db: Database) throws -> FetchedData {
+    /// `counters`: a write plans with the account's next numbers; a read-only command has no
+    /// use for them.
+    static func fetch(_ request: DataRequest, account: String, counters: Bool, in db: Database) throws -> FetchedData {
         var data = FetchedData()
         let byKey: [(column: String, values: [SQLValue])] = [
             ("p.id", request.paymentIds.map { .integer($0) }),
@@ -161,7 +163,7 @@ public final class SQLitePaymentStore: PaymentStore {
             let bound = PaymentSQL.select(account: account, query: query, dialect: .sqlite)
             data.selected = try fetchPayments(db, bound.sql, bound.values)
         }
-        if let row = try Row.fetchOne(
+        if counters, let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT next_payment_number, next_cancellation_number FROM account_counters WHERE account_id = ?"),
             arguments: [account]) {
             data.counters = AccountCounters(nextPaymentNumber: row[0], nextCancellationNumber: row[1])

@@ -28,7 +28,6 @@ struct CommandHandler: Sendable {
         let envelope: CommandEnvelope
         let name: String
         let plugin: any CommandPlugin
-        let lineCount: Int
     }
 
     private enum Step {
@@ -125,7 +124,7 @@ struct CommandHandler: Sendable {
                     fingerprint: Self.fingerprint(command: name, body: body), write: write,
                     now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds,
                     refusal: plugin.errorReply)
-                return .write(Write(envelope: envelope, name: name, plugin: plugin, lineCount: write.lineCount), command)
+                return .write(Write(envelope: envelope, name: name, plugin: plugin), command)
             case .read(let read):
                 return .read(read, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
             }
@@ -185,7 +184,7 @@ struct CommandHandler: Sendable {
             for index in writes.indices {
                 switch outcomes[index] {
                 case .applied(let reply):
-                    metrics.linesHandled(writes[index].name, count: writes[index].lineCount)
+                    metrics.linesHandled(writes[index].name, count: commands[index].write.lineCount)
                     outgoing += publish(reply, for: writes[index].envelope, name: writes[index].name, replayed: false)
                 case .replayed(let reply):
                     metrics.replayed(writes[index].name)
