@@ -124,6 +124,7 @@ public final class KafkaConsumer: Sendable {
         let clock = ContinuousClock()
         /// Polled, not yet taken by the owner.
         var held: [KafkaConsumerMessage] = []
+        var topicNames = TopicNameCache()
         var fullSince: ContinuousClock.Instant?
         while !control.isStopRequested {
             let generation = coordinator.generation
@@ -138,7 +139,7 @@ public final class KafkaConsumer: Sendable {
                 defer { rd_kafka_message_destroy(polled) }
                 let status = polled.pointee.err
                 if status == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let message = KafkaConsumerMessage(UnsafePointer(polled))
+                    let message = KafkaConsumerMessage(UnsafePointer(polled), topicNames: &topicNames)
                     pauses.polled(message.topicPartition, offset: message.offset)
                     held.append(message)
                 } else if status != RD_KAFKA_RESP_ERR__PARTITION_EOF {

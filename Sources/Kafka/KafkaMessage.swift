@@ -1,4 +1,7 @@
 import CRDKafka
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A record header. Kafka allows repeated names, so headers are a list, not a dictionary.
 public struct KafkaHeader: Sendable, Hashable {
@@ -107,9 +110,10 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
 
     /// Copies a polled message out of librdkafka's memory. Takes librdkafka's own pointer:
     /// headers and timestamp are found from it, so a copy of the struct will not do.
-    init(_ pointer: UnsafePointer<rd_kafka_message_t>) {
+    /// `topicNames` keeps one String per topic handle, so a message does not allocate its name.
+    init(_ pointer: UnsafePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache) {
         let message = pointer.pointee
-        topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        topic = message.rkt.map { topicNames.name(of: $0) } ?? ""
         partition = message.partition
         offset = message.offset
         key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
@@ -126,6 +130,7 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
             return []
         }
         var headers: [KafkaHeader] = []
+        headers.reserveCapacity(rd_kafka_header_cnt(nativeHeaders))
         var index = 0
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
@@ -138,6 +143,23 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
             index += 1
         }
         return headers
+    }
+}
+
+/// The topic names a poll loop has seen, so a message whose name is longer than 15 bytes
+/// (a heap string) shares one String instead of allocating its own. Matched by content, not
+/// by handle: a handle's address may be reused for another topic.
+struct TopicNameCache {
+    private var names: [String] = []
+    /// A worker consumes a handful of topics; past this the cache stops growing.
+    private static let limit = 32
+
+    mutating func name(of handle: OpaquePointer) -> String {
+        guard let cName = rd_kafka_topic_name(handle) else { return "" }
+        for name in names where name.withCString({ strcmp($0, cName) == 0 }) { return name }
+        let name = String(cString: cName)
+        if names.count < Self.limit { names.append(name) }
+        return name
     }
 }
 

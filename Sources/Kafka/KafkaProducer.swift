@@ -99,36 +99,38 @@ public final class KafkaProducer: Sendable {
     private func produce(_ message: KafkaProducerMessage, opaque id: UInt) -> KafkaError? {
         let headers = rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
-            if let value = header.value {
-                value.withUnsafeBytes { bytes in
-                    _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
+            // withCString keeps a short name on the stack; passing the String itself would
+            // copy it to the heap.
+            header.name.withCString { name in
+                withOptionalBytes(header.value) { value in
+                    _ = rd_kafka_header_add(headers, name, -1, value.baseAddress, value.count)
                 }
-            } else {
-                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
             }
         }
         let failure: KafkaError? = message.topic.withCString { topic in
             withOptionalBytes(message.key) { key in
                 withOptionalBytes(message.value) { value in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topic
-                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                    fields[1].u.i32 = message.partition ?? RD_KAFKA_PARTITION_UA
-                    fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    fields[2].u.i = RD_KAFKA_MSG_F_COPY
-                    fields[3].vtype = RD_KAFKA_VTYPE_KEY
-                    fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                    fields[3].u.mem.size = key.count
-                    fields[4].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    fields[4].u.mem.size = value.count
-                    fields[5].vtype = RD_KAFKA_VTYPE_HEADERS
-                    fields[5].u.headers = headers
-                    fields[6].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    fields[6].u.ptr = UnsafeMutableRawPointer(bitPattern: id)
-                    guard let error = rd_kafka_produceva(client.handle, &fields, fields.count) else { return nil }
-                    return KafkaError(code: .produce, consuming: error, context: "producing to \(message.topic)")
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
+                        fields.initialize(repeating: rd_kafka_vu_t())
+                        fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[0].u.cstr = topic
+                        fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                        fields[1].u.i32 = message.partition ?? RD_KAFKA_PARTITION_UA
+                        fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                        fields[3].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        fields[3].u.mem.size = key.count
+                        fields[4].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        fields[4].u.mem.size = value.count
+                        fields[5].vtype = RD_KAFKA_VTYPE_HEADERS
+                        fields[5].u.headers = headers
+                        fields[6].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[6].u.ptr = UnsafeMutableRawPointer(bitPattern: id)
+                        guard let error = rd_kafka_produceva(client.handle, fields.baseAddress, fields.count) else { return nil }
+                        return KafkaError(code: .produce, consuming: error, context: "producing to \(message.topic)")
+                    }
                 }
             }
         }

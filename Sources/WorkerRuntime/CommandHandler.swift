@@ -301,9 +301,11 @@ struct CommandHandler: Sendable {
     /// SHA-256 of the command name and the body: same key, same fingerprint, same command.
     static func fingerprint(command: String, body: [UInt8]) -> [UInt8] {
         var hash = SHA256()
-        hash.update(data: Array(command.utf8))
-        hash.update(data: [0])
+        var command = command
+        command.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: UInt8(0)) { hash.update(bufferPointer: $0) }
         hash.update(data: body)
-        return Array(hash.finalize())
+        // Through the bytes: Array(digest) grows its buffer byte by byte from a Sequence.
+        return hash.finalize().withUnsafeBytes { Array($0) }
     }
 }

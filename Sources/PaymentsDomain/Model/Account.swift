@@ -86,16 +86,24 @@ public struct SecretHash: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     private static func digest(of secret: String, salt: [UInt8]) -> [UInt8] {
+        digesting(secret, salt: salt) { Array($0) }
+    }
+
+    /// The digest lent to `body` in place: every command checks a secret, and copying the
+    /// digest into an array (grown byte by byte from a Sequence) cost several allocations.
+    private static func digesting<Result>(_ secret: String, salt: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var hash = SHA256()
         hash.update(data: salt)
-        hash.update(data: Array(secret.utf8))
-        return Array(hash.finalize())
+        var secret = secret
+        secret.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return hash.finalize().withUnsafeBytes(body)
     }
 
     /// Constant-time comparison, so timing does not tell how much of a guess was right.
     public func matches(_ secret: String) -> Bool {
-        let candidate = Self.digest(of: secret, salt: salt)
-        return candidate.count == digest.count && zip(candidate, digest).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        Self.digesting(secret, salt: salt) { candidate in
+            candidate.count == digest.count && zip(candidate, digest).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        }
     }
 
     public var description: String { "SecretHash(sha256)" }
