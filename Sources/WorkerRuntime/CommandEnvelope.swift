@@ -1,8 +1,10 @@
 import Kafka
 
 /// A command message as the runtime reads it: headers by lower-case name, where it came from,
-/// and whether its headers are within their limits (DESIGN.md §3).
-struct CommandEnvelope: Sendable {
+/// and whether its headers are within their limits (DESIGN.md §3). A class: a command's
+/// envelope travels through steps, pending writes and replies, and a struct of a dozen
+/// references cost a retain for each of them at every copy.
+final class CommandEnvelope: Sendable {
     /// `idempotency-key` and `correlation-id` hold at most this many characters.
     static let maxKeyCharacters = 255
     /// All header names and values together hold at most this many bytes.
@@ -36,18 +38,31 @@ struct CommandEnvelope: Sendable {
         source = "\(message.topic)/\(message.partition)/\(message.offset)"
         let givenKey = headers["idempotency-key"].flatMap { $0.isEmpty ? nil : $0 }
         let givenCorrelation = headers["correlation-id"]
-        var fault: String?
-        if headerBytes > Self.maxHeaderBytes {
-            fault = "the headers are \(headerBytes) bytes together; the limit is \(Self.maxHeaderBytes)"
-        } else if let key = givenKey, key.count > Self.maxKeyCharacters {
-            fault = "the idempotency-key header is longer than \(Self.maxKeyCharacters) characters"
-        } else if let correlation = givenCorrelation, correlation.count > Self.maxKeyCharacters {
-            fault = "the correlation-id header is longer than \(Self.maxKeyCharacters) characters"
+        let headersFit = headerBytes <= Self.maxHeaderBytes
+        let keyFits = givenKey.map(Self.fitsKeyLimit) ?? true
+        let correlationFits = givenCorrelation.map(Self.fitsKeyLimit) ?? true
+        if !headersFit {
+            headerFault = "the headers are \(headerBytes) bytes together; the limit is \(Self.maxHeaderBytes)"
+        } else if !keyFits {
+            headerFault = "the idempotency-key header is longer than \(Self.maxKeyCharacters) characters"
+        } else if !correlationFits {
+            headerFault = "the correlation-id header is longer than \(Self.maxKeyCharacters) characters"
+        } else {
+            headerFault = nil
         }
-        headerFault = fault
-        let defaultKey = clusterID.isEmpty ? source : "\(clusterID)/\(source)"
-        idempotencyKey = givenKey.flatMap { $0.count <= Self.maxKeyCharacters && headerBytes <= Self.maxHeaderBytes ? $0 : nil } ?? defaultKey
-        correlationId = givenCorrelation.flatMap { $0.count <= Self.maxKeyCharacters && headerBytes <= Self.maxHeaderBytes ? $0 : nil }
+        if let givenKey, keyFits, headersFit {
+            idempotencyKey = givenKey
+        } else {
+            idempotencyKey = clusterID.isEmpty ? source : "\(clusterID)/\(source)"
+        }
+        correlationId = correlationFits && headersFit ? givenCorrelation : nil
+    }
+
+    /// Whether a key is within `maxKeyCharacters`. Counting characters walks grapheme
+    /// clusters; a key of no more bytes than the limit cannot have more characters, so only a
+    /// longer one is counted.
+    private static func fitsKeyLimit(_ key: String) -> Bool {
+        key.utf8.count <= maxKeyCharacters || key.count <= maxKeyCharacters
     }
 
     var command: String? { headers["command"].flatMap { $0.isEmpty ? nil : $0 } }

@@ -100,7 +100,7 @@ struct CommandHandler: Sendable {
             return .publish(poison(envelope, name: name, DomainError(
                 .tooLarge, "the body is \(body.count) bytes; the limit is \(configuration.maxMessageBytes)")))
         }
-        guard body.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) != nil }) else {
+        guard body.isValidUTF8 else {
             return .publish(poison(envelope, name: name, DomainError(.malformed, "the body is not UTF-8 text")))
         }
         let plugin = registry.plugin(for: name)

@@ -27,19 +27,21 @@ struct OutgoingEvents: Sendable {
         }
     }
 
+    // Made once: every reply carries one of them.
+    private static let replayedTrue = KafkaHeader(name: "replayed", string: "true")
+    private static let replayedFalse = KafkaHeader(name: "replayed", string: "false")
+
     /// The reply on the results topic, keyed like the command.
     func reply(to envelope: CommandEnvelope, command: String, reply: StoredReply, replayed: Bool) -> KafkaProducerMessage {
-        var headers = [
-            KafkaHeader(name: "command", string: command),
-            KafkaHeader(name: "status", string: reply.status),
-            KafkaHeader(name: "idempotency-key", string: envelope.idempotencyKey),
-        ]
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(8)
+        headers.append(KafkaHeader(name: "command", string: command))
+        headers.append(KafkaHeader(name: "status", string: reply.status))
+        headers.append(KafkaHeader(name: "idempotency-key", string: envelope.idempotencyKey))
         if let correlationId = envelope.correlationId { headers.append(KafkaHeader(name: "correlation-id", string: correlationId)) }
-        headers += [
-            KafkaHeader(name: "source", string: envelope.source),
-            KafkaHeader(name: "replayed", string: replayed ? "true" : "false"),
-            KafkaHeader(name: "content-type", string: reply.contentType),
-        ]
+        headers.append(KafkaHeader(name: "source", string: envelope.source))
+        headers.append(replayed ? Self.replayedTrue : Self.replayedFalse)
+        headers.append(KafkaHeader(name: "content-type", string: reply.contentType))
         return KafkaProducerMessage(topic: topics.results, key: envelope.message.key, value: reply.body, headers: headers)
     }
 

@@ -40,7 +40,7 @@ public enum CSVReader {
         }
         // One pass over the whole body; only a body that fails it is checked field by field,
         // to say where the bad byte is.
-        let validUTF8 = body.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) != nil }
+        let validUTF8 = body.isValidUTF8
         let result: Result<CSVDocument, DomainError> = body.withUnsafeBufferPointer { buffer in
             do throws(DomainError) {
                 var parser = Parser(bytes: buffer, limits: limits, knownValid: validUTF8)
