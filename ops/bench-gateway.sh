@@ -4,8 +4,10 @@
 # GetPayments and single-line UpdatePayments at 1, 64 and 512 connections, DURATION seconds
 # each (default 10), and the same commands sent straight to Kafka by as many closed-loop
 # clients (`payment-bench request-reply`), so that the gateway's own cost shows. Prints
-# requests/s and latency p50/p99.
-# Usage: [DURATION=s] ops/bench-gateway.sh
+# requests/s and latency p50/p99. Every Kafka client (worker, gateway, direct) fetches with
+# fetch.wait.max.ms=FETCH_WAIT_MS (default 1): the dev broker answers a fetch only when that
+# wait ends, so at the worker's 50 ms default every latency would come in 50 ms steps.
+# Usage: [DURATION=s] [FETCH_WAIT_MS=ms] ops/bench-gateway.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/setup.sh >&2
@@ -14,6 +16,7 @@ swift build -c release --product payment-bench >&2
 pw=.build/release/payment-worker
 bench=.build/release/payment-bench
 duration=${DURATION:-10}
+fetch_wait=(--kafka-property "fetch.wait.max.ms=${FETCH_WAIT_MS:-1}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/payment-gateway-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -27,10 +30,10 @@ trap cleanup EXIT
 pids+=("$!")
 until [ -s "$work/broker.out" ]; do sleep 0.1; done
 address=$(head -n 1 "$work/broker.out")
-"$pw" run --bootstrap-servers "$address" --dev --store "sqlite:$work/bench.sqlite" 2>"$work/worker.err" &
+"$pw" run --bootstrap-servers "$address" "${fetch_wait[@]}" --dev --store "sqlite:$work/bench.sqlite" 2>"$work/worker.err" &
 pids+=("$!")
 until grep -q "partitions assigned" "$work/worker.err"; do sleep 0.1; done
-"$pw" gateway --bootstrap-servers "$address" --listen 127.0.0.1:0 2>"$work/gateway.err" &
+"$pw" gateway --bootstrap-servers "$address" "${fetch_wait[@]}" --listen 127.0.0.1:0 2>"$work/gateway.err" &
 pids+=("$!")
 until grep -q "gateway listening" "$work/gateway.err"; do sleep 0.1; done
 port=$(grep "gateway listening" "$work/gateway.err" | grep -o 'port=[0-9]*' | cut -d= -f2)
@@ -57,6 +60,7 @@ end
 LUA
 cat "$work/report.lua" >>"$work/update.lua"
 
+echo "fetch.wait.max.ms=${FETCH_WAIT_MS:-1} for every client; $duration s a cell"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
 echo "| command | path | connections | requests/s | p50 ms | p99 ms | errors |"
 echo "|---|---|---|---|---|---|---|"
@@ -65,10 +69,10 @@ for connections in 1 64 512; do
   threads=$(( connections < 2 ? 1 : 2 ))
   wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/report.lua" "$api&action=GetPayments&where=PaymentImportedRef%3D'Ref456'" \
     | grep '^RESULT' | row GetPayments "HTTP gateway" "$connections"
-  "$bench" request-reply --bootstrap-servers "$address" --command GetPayments --connections "$connections" --duration "$duration" \
+  "$bench" request-reply --bootstrap-servers "$address" "${fetch_wait[@]}" --command GetPayments --connections "$connections" --duration "$duration" \
     | grep '^RESULT' | row GetPayments "Kafka direct" "$connections"
   wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$work/update.lua" "$api&action=UpdatePayments" \
     | grep '^RESULT' | row "UpdatePayments, 1 line" "HTTP gateway" "$connections"
-  "$bench" request-reply --bootstrap-servers "$address" --command UpdatePayments --connections "$connections" --duration "$duration" \
+  "$bench" request-reply --bootstrap-servers "$address" "${fetch_wait[@]}" --command UpdatePayments --connections "$connections" --duration "$duration" \
     | grep '^RESULT' | row "UpdatePayments, 1 line" "Kafka direct" "$connections"
 done

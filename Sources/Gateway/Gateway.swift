@@ -91,6 +91,7 @@ public struct Gateway: Service {
                     guard (try? await Task.sleep(for: .seconds(3))) != nil else { return }
                 }
             }
+            group.addTask { await board.expireWaits() }
             group.addTask {
                 var joiner = ReplyJoiner()
                 for await batch in consumer.batches {
@@ -99,8 +100,8 @@ public struct Gateway: Service {
                     }
                 }
             }
-            // However the server ends, the readiness probe stops and the consumer closes, which
-            // ends the reader's loop.
+            // However the server ends, the readiness probe and the wait timer stop and the
+            // consumer closes, which ends the reader's loop.
             do {
                 try await application.run()
             } catch {

@@ -16,15 +16,58 @@ final class ReplyBoard: Sendable {
     private struct Entry {
         var reply: KafkaConsumerMessage?
         var waiter: CheckedContinuation<KafkaConsumerMessage?, Never>?
-        /// The request stopped waiting (its timer may fire before it starts to).
+        /// When the waiting request gives up; matched against the deadline queue, so a stale
+        /// deadline cannot end a later wait under the same id.
+        var waitDeadline: ContinuousClock.Instant?
+        /// The request stopped waiting.
         var timedOut = false
         /// When an entry no longer waited for is dropped.
         var expires: ContinuousClock.Instant
     }
 
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// Waits by deadline, earliest first. Every wait of a gateway has the same timeout, so a
+        /// new one goes at the end; one timer task serves them all instead of one per request.
+        var deadlines: [(deadline: ContinuousClock.Instant, id: String)] = []
+        var head = 0
+
+        mutating func enqueue(_ deadline: ContinuousClock.Instant, _ id: String) {
+            if let last = deadlines.last, last.deadline > deadline, head < deadlines.count {
+                let index = deadlines[head...].firstIndex { $0.deadline > deadline } ?? deadlines.count
+                deadlines.insert((deadline, id), at: index)
+            } else {
+                deadlines.append((deadline, id))
+            }
+        }
+
+        /// Removes and returns the waits whose deadline has come.
+        mutating func due(at now: ContinuousClock.Instant) -> [CheckedContinuation<KafkaConsumerMessage?, Never>] {
+            var due: [CheckedContinuation<KafkaConsumerMessage?, Never>] = []
+            while head < deadlines.count, deadlines[head].deadline <= now {
+                let (deadline, id) = deadlines[head]
+                head += 1
+                guard var entry = entries[id], entry.waitDeadline == deadline else { continue }
+                if let waiter = entry.waiter { due.append(waiter) }
+                entry.waiter = nil
+                entry.waitDeadline = nil
+                entry.timedOut = true
+                entry.expires = now + keep
+                entries[id] = entry
+            }
+            if head > 1_024, head * 2 > deadlines.count {
+                deadlines.removeFirst(head)
+                head = 0
+            }
+            return due
+        }
+
+        let keep: Duration
+    }
+
     private let capacity: Int
     private let keep: Duration
-    private let entries = Mutex<[String: Entry]>([:])
+    private let state: Mutex<State>
     /// When expired entries were last dropped: at most once a second, so that a flood of
     /// requests against a full board does not scan it each time.
     private let lastPruned = Mutex(ContinuousClock.now)
@@ -32,9 +75,13 @@ final class ReplyBoard: Sendable {
     init(capacity: Int, keep: Duration) {
         self.capacity = capacity
         self.keep = keep
+        state = Mutex(State(keep: keep))
     }
 
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { state.withLock { $0.entries.count } }
+
+    /// Requests waiting for their replies now.
+    var waiting: Int { state.withLock { $0.entries.values.count { $0.waiter != nil } } }
 
     enum Registration: Sendable, Equatable {
         case registered
@@ -52,55 +99,71 @@ final class ReplyBoard: Sendable {
             last = now
             return true
         }
-        return entries.withLock { entries in
-            if entries.count >= capacity, prune {
-                entries = entries.filter { $0.value.waiter != nil || $0.value.expires > now }
+        return state.withLock { state in
+            if state.entries.count >= capacity, prune {
+                state.entries = state.entries.filter { $0.value.waiter != nil || $0.value.expires > now }
             }
-            if let entry = entries[id], entry.waiter != nil || entry.expires > now { return .taken }
-            guard entries.count < capacity else { return .full }
-            entries[id] = Entry(expires: now + keep)
+            if let entry = state.entries[id], entry.waiter != nil || entry.expires > now { return .taken }
+            guard state.entries.count < capacity else { return .full }
+            state.entries[id] = Entry(expires: now + keep)
             return .registered
         }
     }
 
-    /// The reply to `id`, or nil once `timeout` has passed; the reply is then kept for
-    /// `GET /replies/<id>` when it comes.
+    /// The reply to `id`, or nil once `timeout` has passed (to within `expireWaits`'s tick);
+    /// the reply is then kept for `GET /replies/<id>` when it comes.
     func wait(for id: String, timeout: Duration) async -> KafkaConsumerMessage? {
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            self.stopWaiting(id)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         return await withCheckedContinuation { continuation in
-            let ready = entries.withLock { entries -> KafkaConsumerMessage?? in
-                guard var entry = entries[id] else { return .some(nil) }
+            let ready = state.withLock { state -> KafkaConsumerMessage?? in
+                guard var entry = state.entries[id] else { return .some(nil) }
                 if let reply = entry.reply {
-                    entries[id] = nil
+                    state.entries[id] = nil
                     return .some(reply)
                 }
                 if entry.timedOut { return .some(nil) }
+                guard timeout > .zero else {
+                    // No wait at all: answered 202 at once, the reply kept when it comes.
+                    entry.timedOut = true
+                    entry.expires = .now + keep
+                    state.entries[id] = entry
+                    return .some(nil)
+                }
                 entry.waiter = continuation
-                entries[id] = entry
+                entry.waitDeadline = deadline
+                state.entries[id] = entry
+                state.enqueue(deadline, id)
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
         }
     }
 
+    /// Ends the waits whose timeout has passed, every `tick`, until cancelled.
+    func expireWaits(every tick: Duration = .milliseconds(100)) async {
+        while (try? await Task.sleep(for: tick)) != nil {
+            expireWaits(at: .now)
+        }
+    }
+
+    func expireWaits(at now: ContinuousClock.Instant) {
+        for waiter in state.withLock({ $0.due(at: now) }) { waiter.resume(returning: nil) }
+    }
+
     /// A reply read from the results topic: handed to its waiter, or kept.
     func deliver(_ message: KafkaConsumerMessage) {
         guard let id = message.headers.string(named: "correlation-id") else { return }
         let now = ContinuousClock.now
-        let waiter = entries.withLock { entries -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
-            guard var entry = entries[id], entry.reply == nil else { return nil }
+        let waiter = state.withLock { state -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
+            guard var entry = state.entries[id], entry.reply == nil else { return nil }
             if let waiter = entry.waiter {
-                // Answered now: nothing to keep.
-                entries[id] = nil
+                // Answered now: nothing to keep (its deadline, left queued, matches nothing).
+                state.entries[id] = nil
                 return waiter
             }
             entry.reply = message
             entry.expires = now + keep
-            entries[id] = entry
+            state.entries[id] = entry
             return nil
         }
         waiter?.resume(returning: message)
@@ -108,29 +171,15 @@ final class ReplyBoard: Sendable {
 
     func lookup(_ id: String) -> Lookup {
         let now = ContinuousClock.now
-        return entries.withLock { entries in
-            guard let entry = entries[id], entry.waiter != nil || entry.expires > now else { return .unknown }
+        return state.withLock { state in
+            guard let entry = state.entries[id], entry.waiter != nil || entry.expires > now else { return .unknown }
             return entry.reply.map(Lookup.arrived) ?? .pending
         }
     }
 
     /// Forgets `id` (its command never reached the broker).
     func remove(_ id: String) {
-        let waiter = entries.withLock { $0.removeValue(forKey: id)?.waiter }
-        waiter?.resume(returning: nil)
-    }
-
-    private func stopWaiting(_ id: String) {
-        let now = ContinuousClock.now
-        let waiter = entries.withLock { entries -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
-            guard var entry = entries[id] else { return nil }
-            let waiter = entry.waiter
-            entry.waiter = nil
-            entry.timedOut = true
-            entry.expires = now + keep
-            entries[id] = entry
-            return waiter
-        }
+        let waiter = state.withLock { $0.entries.removeValue(forKey: id)?.waiter }
         waiter?.resume(returning: nil)
     }
 }

@@ -24,10 +24,17 @@ struct RequestReplyBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds to run.")
     var duration = 10
 
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property, name=value (repeatable), as the gateway takes them.")
+    var kafkaProperties: [String] = []
+
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let common = KafkaConfiguration(bootstrapServers: [bootstrapServers], clientID: "payment-bench")
+        let properties = kafkaProperties.reduce(into: [String: String]()) { properties, property in
+            let parts = property.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { properties[String(parts[0])] = String(parts[1]) }
+        }
+        let common = KafkaConfiguration(bootstrapServers: [bootstrapServers], clientID: "payment-bench", properties: properties)
         let run = Workload.runTag
         let consumer = try await KafkaConsumer.fromEnd(
             of: ["payments.results"], configuration: KafkaConsumerConfiguration(common: common, groupID: "bench-\(run)"), logger: logger)

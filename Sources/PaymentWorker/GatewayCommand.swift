@@ -32,6 +32,10 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option var commandsTopic = "payments.commands"
     @Option var resultsTopic = "payments.results"
 
+    @Option(name: .customLong("kafka-property"),
+            help: "Any librdkafka property, name=value (repeatable): SASL, TLS, fetch.wait.max.ms and the like.")
+    var kafkaProperties: [String] = []
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -41,6 +45,26 @@ struct GatewayCommand: AsyncParsableCommand {
         guard maxPending > 0 else { throw ValidationError("--max-pending must be at least 1") }
         guard servers != nil else { throw ValidationError("--bootstrap-servers (or PAYMENT_WORKER_BOOTSTRAP_SERVERS) is required") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+        let properties = try librdkafkaProperties()
+        // librdkafka checks every name and value now, before anything listens or connects;
+        // its message names the property, never a secret value.
+        let kafka = KafkaConfiguration(bootstrapServers: ["127.0.0.1:9092"], properties: properties)
+        do {
+            try KafkaProducerConfiguration(common: kafka).validate()
+            try KafkaConsumerConfiguration(common: kafka, groupID: "payment-gateway").validate()
+        } catch {
+            throw ValidationError("--kafka-property: \(error)")
+        }
+    }
+
+    private func librdkafkaProperties() throws -> [String: String] {
+        try kafkaProperties.reduce(into: [:]) { properties, property in
+            let parts = property.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else {
+                throw ValidationError("--kafka-property takes name=value, not '\(parts.first ?? "")'")
+            }
+            properties[String(parts[0])] = String(parts[1])
+        }
     }
 
     private var listenAddress: (host: String, port: Int)? {
@@ -59,7 +83,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var configuration = GatewayConfiguration(kafka: KafkaConfiguration(
-            bootstrapServers: servers.split(separator: ",").map(String.init), clientID: "payment-gateway"))
+            bootstrapServers: servers.split(separator: ",").map(String.init), clientID: "payment-gateway",
+            properties: try librdkafkaProperties()))
         configuration.host = address.host
         configuration.port = address.port
         configuration.replyTimeout = .seconds(replyTimeoutSeconds)

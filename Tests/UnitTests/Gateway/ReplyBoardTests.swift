@@ -26,6 +26,8 @@ struct ReplyBoardTests {
     func lateRepliesAreKept() async {
         let board = ReplyBoard(capacity: 2, keep: .seconds(600))
         #expect(board.register("late") == .registered)
+        let timer = Task { await board.expireWaits(every: .milliseconds(5)) }
+        defer { timer.cancel() }
         #expect(await board.wait(for: "late", timeout: .milliseconds(10)) == nil)
         guard case .pending = board.lookup("late") else { Issue.record("not pending"); return }
         board.deliver(reply("late"))
@@ -36,5 +38,35 @@ struct ReplyBoardTests {
         #expect(board.register("third") == .full)
         board.deliver(reply("not-ours"))
         guard case .unknown = board.lookup("not-ours") else { Issue.record("another gateway's reply kept"); return }
+    }
+
+    @Test("the deadline of a wait that was answered ends no later wait under the same id")
+    func staleDeadlinesEndNothing() async {
+        let board = ReplyBoard(capacity: 4, keep: .seconds(600))
+        let start = ContinuousClock.now
+        #expect(board.register("a") == .registered)
+        let first = Task { await board.wait(for: "a", timeout: .seconds(1)) }
+        #expect(await until { board.waiting == 1 })
+        board.deliver(reply("a"))
+        #expect(await first.value?.value == Array("body-a".utf8))
+        // Answered and forgotten, "a" is taken again; the first wait's deadline is still queued.
+        #expect(board.register("a") == .registered)
+        let second = Task { await board.wait(for: "a", timeout: .seconds(60)) }
+        #expect(await until { board.waiting == 1 })
+        board.expireWaits(at: start + .seconds(10))
+        #expect(board.waiting == 1, "the answered wait's deadline ended the new one")
+        board.expireWaits(at: start + .seconds(120))
+        #expect(await second.value == nil)
+        guard case .pending = board.lookup("a") else { Issue.record("the timed-out wait's place is not kept"); return }
+    }
+
+    /// Polls `condition` until it holds, for at most 5 s.
+    private func until(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            await Task.yield()
+        }
+        return true
     }
 }
