@@ -141,6 +141,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CSV", package: "CSV.swift"),
+                // The HTTP floor under the gateway.
+                .product(name: "Hummingbird", package: "hummingbird"),
                 // Its strict JSON reader, for the decode benchmark.
                 "CancelPaymentPlugin",
                 // Its store write, for the store's own upsert figures.
