@@ -9,8 +9,8 @@ final class ConsumerMessageBuffer: Sendable {
     typealias Waiter = CheckedContinuation<Batch?, Never>
 
     struct StateMachine {
+        /// At most the buffer's capacity, so taking the first is cheap.
         private var batches: [Batch] = []
-        private var head = 0
         private var waiter: Waiter?
         private(set) var finished = false
 
@@ -36,15 +36,9 @@ final class ConsumerMessageBuffer: Sendable {
         }
 
         mutating func next(_ waiter: Waiter) -> NextAction {
-            if head < batches.count {
-                let batch = batches[head]
-                head += 1
-                if head == batches.count {
-                    batches.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                return .resume(waiter, batch)
-            }
+            // Removed, not stepped over: a buffer that is never empty under a steady
+            // backlog would otherwise keep every batch it ever handed over.
+            if !batches.isEmpty { return .resume(waiter, batches.removeFirst()) }
             if finished { return .resume(waiter, nil) }
             self.waiter = waiter
             return .suspend
@@ -56,22 +50,23 @@ final class ConsumerMessageBuffer: Sendable {
         mutating func discard(_ partitions: Set<KafkaTopicPartition>) -> Int {
             var removedBatches = 0
             var kept: [Batch] = []
-            for batch in batches[head...] {
+            for batch in batches {
                 let remaining = batch.filter { !partitions.contains($0.topicPartition) }
                 if remaining.isEmpty { removedBatches += 1 } else { kept.append(remaining) }
             }
             batches = kept
-            head = 0
             return removedBatches
         }
 
         mutating func finish() -> Waiter? {
             finished = true
             batches = []
-            head = 0
             defer { waiter = nil }
             return waiter
         }
+
+        /// Batches the buffer holds a reference to.
+        var retainedBatches: Int { batches.count }
 
         mutating func cancelWaiter() -> Waiter? {
             defer { waiter = nil }
@@ -134,6 +129,8 @@ final class ConsumerMessageBuffer: Sendable {
             state.withLock { $0.cancelWaiter() }?.resume(returning: nil)
         }
     }
+
+    var retainedBatches: Int { state.withLock { $0.retainedBatches } }
 
     func discard(_ partitions: Set<KafkaTopicPartition>) {
         let freed = state.withLock { $0.discard(partitions) }

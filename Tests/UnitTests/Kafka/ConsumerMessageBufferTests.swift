@@ -31,6 +31,19 @@ struct ConsumerMessageBufferTests {
         #expect(await buffer.next()?.map(\.offset) == [1])
     }
 
+    @Test("under a steady backlog (never empty) the buffer lets go of each batch it hands over")
+    func handedOverBatchesAreReleased() async {
+        let buffer = ConsumerMessageBuffer(capacity: 2)
+        #expect(buffer.push([message(0, 0)], waitingAtMost: .zero) == .accepted)
+        for offset in Int64(1)...200 {
+            #expect(buffer.push([message(0, offset)], waitingAtMost: .zero) == .accepted)
+            #expect(await buffer.next()?.map(\.offset) == [offset - 1])
+            #expect(buffer.retainedBatches <= 2, "after \(offset) batches")
+        }
+        #expect(await buffer.next()?.map(\.offset) == [200])
+        #expect(buffer.retainedBatches == 0)
+    }
+
     @Test("revoked partitions' buffered messages are dropped, the others kept in order")
     func discardRevoked() async {
         let buffer = ConsumerMessageBuffer(capacity: 3)
