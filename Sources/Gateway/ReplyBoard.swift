@@ -16,9 +16,6 @@ final class ReplyBoard: Sendable {
     private struct Entry {
         var reply: KafkaConsumerMessage?
         var waiter: CheckedContinuation<KafkaConsumerMessage?, Never>?
-        /// When the waiting request gives up; matched against the deadline queue, so a stale
-        /// deadline cannot end a later wait under the same id.
-        var waitDeadline: ContinuousClock.Instant?
         /// The request stopped waiting.
         var timedOut = false
         /// When an entry no longer waited for is dropped.
@@ -27,37 +24,22 @@ final class ReplyBoard: Sendable {
 
     private struct State {
         var entries: [String: Entry] = [:]
-        /// Waits by deadline, earliest first. Every wait of a gateway has the same timeout, so a
-        /// new one goes at the end; one timer task serves them all instead of one per request.
-        var deadlines: [(deadline: ContinuousClock.Instant, id: String)] = []
-        var head = 0
-
-        mutating func enqueue(_ deadline: ContinuousClock.Instant, _ id: String) {
-            if let last = deadlines.last, last.deadline > deadline, head < deadlines.count {
-                let index = deadlines[head...].firstIndex { $0.deadline > deadline } ?? deadlines.count
-                deadlines.insert((deadline, id), at: index)
-            } else {
-                deadlines.append((deadline, id))
-            }
-        }
+        /// When each request waiting now gives up, by id: one timer scans these instead of a
+        /// task a request. A table rather than a sorted queue: requests reach the lock in no
+        /// particular order of deadline, and an answered wait leaves nothing behind.
+        var waits: [String: ContinuousClock.Instant] = [:]
 
         /// Removes and returns the waits whose deadline has come.
         mutating func due(at now: ContinuousClock.Instant) -> [CheckedContinuation<KafkaConsumerMessage?, Never>] {
             var due: [CheckedContinuation<KafkaConsumerMessage?, Never>] = []
-            while head < deadlines.count, deadlines[head].deadline <= now {
-                let (deadline, id) = deadlines[head]
-                head += 1
-                guard var entry = entries[id], entry.waitDeadline == deadline else { continue }
+            for id in waits.compactMap({ $0.value <= now ? $0.key : nil }) {
+                waits[id] = nil
+                guard var entry = entries[id] else { continue }
                 if let waiter = entry.waiter { due.append(waiter) }
                 entry.waiter = nil
-                entry.waitDeadline = nil
                 entry.timedOut = true
                 entry.expires = now + keep
                 entries[id] = entry
-            }
-            if head > 1_024, head * 2 > deadlines.count {
-                deadlines.removeFirst(head)
-                head = 0
             }
             return due
         }
@@ -81,7 +63,7 @@ final class ReplyBoard: Sendable {
     var count: Int { state.withLock { $0.entries.count } }
 
     /// Requests waiting for their replies now.
-    var waiting: Int { state.withLock { $0.entries.values.count { $0.waiter != nil } } }
+    var waiting: Int { state.withLock { $0.waits.count } }
 
     enum Registration: Sendable, Equatable {
         case registered
@@ -130,9 +112,8 @@ final class ReplyBoard: Sendable {
                     return .some(nil)
                 }
                 entry.waiter = continuation
-                entry.waitDeadline = deadline
                 state.entries[id] = entry
-                state.enqueue(deadline, id)
+                state.waits[id] = deadline
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
@@ -157,8 +138,9 @@ final class ReplyBoard: Sendable {
         let waiter = state.withLock { state -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
             guard var entry = state.entries[id], entry.reply == nil else { return nil }
             if let waiter = entry.waiter {
-                // Answered now: nothing to keep (its deadline, left queued, matches nothing).
+                // Answered now: nothing to keep.
                 state.entries[id] = nil
+                state.waits[id] = nil
                 return waiter
             }
             entry.reply = message
@@ -179,7 +161,10 @@ final class ReplyBoard: Sendable {
 
     /// Forgets `id` (its command never reached the broker).
     func remove(_ id: String) {
-        let waiter = state.withLock { $0.entries.removeValue(forKey: id)?.waiter }
+        let waiter = state.withLock { state in
+            state.waits[id] = nil
+            return state.entries.removeValue(forKey: id)?.waiter
+        }
         waiter?.resume(returning: nil)
     }
 }

@@ -49,7 +49,7 @@ struct ReplyBoardTests {
         #expect(await until { board.waiting == 1 })
         board.deliver(reply("a"))
         #expect(await first.value?.value == Array("body-a".utf8))
-        // Answered and forgotten, "a" is taken again; the first wait's deadline is still queued.
+        // Answered and forgotten, "a" is taken again; the first wait's deadline must not count.
         #expect(board.register("a") == .registered)
         let second = Task { await board.wait(for: "a", timeout: .seconds(60)) }
         #expect(await until { board.waiting == 1 })
@@ -58,6 +58,24 @@ struct ReplyBoardTests {
         board.expireWaits(at: start + .seconds(120))
         #expect(await second.value == nil)
         guard case .pending = board.lookup("a") else { Issue.record("the timed-out wait's place is not kept"); return }
+    }
+
+    @Test("waits end by their own deadline, whatever order they came in")
+    func deadlinesInAnyOrder() async {
+        let board = ReplyBoard(capacity: 4, keep: .seconds(600))
+        let start = ContinuousClock.now
+        #expect(board.register("long") == .registered)
+        #expect(board.register("short") == .registered)
+        let long = Task { await board.wait(for: "long", timeout: .seconds(60)) }
+        #expect(await until { board.waiting == 1 })
+        let short = Task { await board.wait(for: "short", timeout: .seconds(1)) }
+        #expect(await until { board.waiting == 2 })
+        board.expireWaits(at: start + .seconds(10))
+        #expect(await short.value == nil)
+        #expect(board.waiting == 1)
+        board.deliver(reply("long"))
+        #expect(await long.value?.value == Array("body-long".utf8))
+        #expect(board.waiting == 0)
     }
 
     /// Polls `condition` until it holds, for at most 5 s.
