@@ -76,7 +76,7 @@ extension FaultTests {
             let total = 10_000
             _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "rb"))
             try await harness.results.received.wait(forCount: 1_000, "replies before the rebalance", timeout: .seconds(120))
-            others.add(try ChildProcess(TestBinaries.paymentWorker, [
+            let other = others.add(try ChildProcess(TestBinaries.paymentWorker, [
                 "run", "--bootstrap-servers", harness.bootstrap, "--dev", "--store", databaseURL, "--http-port", "0",
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=100",
             ]))
@@ -85,7 +85,14 @@ extension FaultTests {
             let (status, took) = try await harness.worker.terminate()
             #expect(took < .seconds(20), "the 5 s timeout and the leaving")
             #expect(status == 0 || status == 1, "a drain or a timeout, never a signal: \(status)")
-            let counts = try await FaultCounts.collect(harness, prefix: "rb", total: total, timeout: .seconds(240))
+            let counts: FaultCounts
+            do {
+                counts = try await FaultCounts.collect(harness, prefix: "rb", total: total, timeout: .seconds(240))
+            } catch {
+                // The member left answering: what it was given and what it said.
+                Issue.record("the other member's last log: \(other.standardError.suffix(4_000))")
+                throw error
+            }
             #expect(counts == FaultCounts(lost: 0, appliedTwice: 0, inDLQ: 0, errorReplies: 0))
         }
     }
