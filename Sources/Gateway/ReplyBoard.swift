@@ -15,33 +15,39 @@ final class ReplyBoard: Sendable {
 
     private struct Entry {
         var reply: KafkaConsumerMessage?
-        var waiter: CheckedContinuation<KafkaConsumerMessage?, Never>?
         /// The request stopped waiting.
         var timedOut = false
         /// When an entry no longer waited for is dropped.
         var expires: ContinuousClock.Instant
     }
 
+    private struct Wait {
+        var waiter: CheckedContinuation<KafkaConsumerMessage?, Never>
+        var deadline: ContinuousClock.Instant
+    }
+
     private struct State {
         var entries: [String: Entry] = [:]
-        /// When each request waiting now gives up, by id: one timer scans these instead of a
-        /// task a request. A table rather than a sorted queue: requests reach the lock in no
-        /// particular order of deadline, and an answered wait leaves nothing behind.
-        var waits: [String: ContinuousClock.Instant] = [:]
+        /// The requests waiting now, by id, with when each gives up: one timer scans these
+        /// instead of a task a request. A table rather than a sorted queue: requests reach the
+        /// lock in no particular order of deadline, and an answered wait leaves nothing behind.
+        var waits: [String: Wait] = [:]
 
         /// Removes and returns the waits whose deadline has come.
         mutating func due(at now: ContinuousClock.Instant) -> [CheckedContinuation<KafkaConsumerMessage?, Never>] {
             var due: [CheckedContinuation<KafkaConsumerMessage?, Never>] = []
-            for id in waits.compactMap({ $0.value <= now ? $0.key : nil }) {
-                waits[id] = nil
-                guard var entry = entries[id] else { continue }
-                if let waiter = entry.waiter { due.append(waiter) }
-                entry.waiter = nil
-                entry.timedOut = true
-                entry.expires = now + keep
-                entries[id] = entry
+            for id in waits.compactMap({ $0.value.deadline <= now ? $0.key : nil }) {
+                guard let wait = waits.removeValue(forKey: id) else { continue }
+                due.append(wait.waiter)
+                entries[id]?.timedOut = true
+                entries[id]?.expires = now + keep
             }
             return due
+        }
+
+        /// Whether `id` holds its place: waited for, or kept until it expires.
+        func holds(_ id: String, _ entry: Entry, at now: ContinuousClock.Instant) -> Bool {
+            waits[id] != nil || entry.expires > now
         }
 
         let keep: Duration
@@ -83,9 +89,10 @@ final class ReplyBoard: Sendable {
         }
         return state.withLock { state in
             if state.entries.count >= capacity, prune {
-                state.entries = state.entries.filter { $0.value.waiter != nil || $0.value.expires > now }
+                let held = state.entries.filter { state.holds($0.key, $0.value, at: now) }
+                state.entries = held
             }
-            if let entry = state.entries[id], entry.waiter != nil || entry.expires > now { return .taken }
+            if let entry = state.entries[id], state.holds(id, entry, at: now) { return .taken }
             guard state.entries.count < capacity else { return .full }
             state.entries[id] = Entry(expires: now + keep)
             return .registered
@@ -111,9 +118,7 @@ final class ReplyBoard: Sendable {
                     state.entries[id] = entry
                     return .some(nil)
                 }
-                entry.waiter = continuation
-                state.entries[id] = entry
-                state.waits[id] = deadline
+                state.waits[id] = Wait(waiter: continuation, deadline: deadline)
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
@@ -137,11 +142,10 @@ final class ReplyBoard: Sendable {
         let now = ContinuousClock.now
         let waiter = state.withLock { state -> CheckedContinuation<KafkaConsumerMessage?, Never>? in
             guard var entry = state.entries[id], entry.reply == nil else { return nil }
-            if let waiter = entry.waiter {
+            if let wait = state.waits.removeValue(forKey: id) {
                 // Answered now: nothing to keep.
                 state.entries[id] = nil
-                state.waits[id] = nil
-                return waiter
+                return wait.waiter
             }
             entry.reply = message
             entry.expires = now + keep
@@ -154,7 +158,7 @@ final class ReplyBoard: Sendable {
     func lookup(_ id: String) -> Lookup {
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let entry = state.entries[id], entry.waiter != nil || entry.expires > now else { return .unknown }
+            guard let entry = state.entries[id], state.holds(id, entry, at: now) else { return .unknown }
             return entry.reply.map(Lookup.arrived) ?? .pending
         }
     }
@@ -162,8 +166,8 @@ final class ReplyBoard: Sendable {
     /// Forgets `id` (its command never reached the broker).
     func remove(_ id: String) {
         let waiter = state.withLock { state in
-            state.waits[id] = nil
-            return state.entries.removeValue(forKey: id)?.waiter
+            state.entries[id] = nil
+            return state.waits.removeValue(forKey: id)?.waiter
         }
         waiter?.resume(returning: nil)
     }
