@@ -75,7 +75,9 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 echo "| command | path | connections | requests/s | p50 ms | p99 ms | errors | server CPU us/request |"
 echo "|---|---|---|---|---|---|---|---|"
 ticks_per_second=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time a process has used so far, in clock ticks, as bench-worker.sh reads it (utime +
+# stime; the fields after the parenthesised name, which may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # row COMMAND PATH CONNECTIONS [PID TICKS_BEFORE]: a RESULT line on stdin as a table row, with
 # the CPU PID spent since TICKS_BEFORE a request when given.
 row() {

@@ -12,8 +12,9 @@ public struct ReplyJoiner {
     public mutating func add(_ message: KafkaConsumerMessage) -> KafkaConsumerMessage? {
         guard let part = message.headers.string(named: "reply-part") else { return message }
         let numbers = part.split(separator: "/").compactMap { Int($0) }
-        // Anyone may write to the results topic: a count under 1 must not form a range.
-        guard numbers.count == 2, numbers[1] >= 1, (1...numbers[1]).contains(numbers[0]) else { return message }
+        // Anyone may write to the results topic: compared, not made into a range, which traps
+        // on a count under 1.
+        guard numbers.count == 2, 1 <= numbers[0], numbers[0] <= numbers[1] else { return message }
         let (index, count) = (numbers[0], numbers[1])
         let key = (message.headers.string(named: "correlation-id") ?? "") + "\u{0}" + (message.headers.string(named: "idempotency-key") ?? "")
         parts[key, default: [:]][index] = message
