@@ -43,17 +43,25 @@ extension FaultTests {
         }
     }
 
-    @Test("SIGTERM while PostgreSQL is down ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
+    @Test("SIGTERM while PostgreSQL is down with a batch in a store call ends within the shutdown timeout (exit 1, work left uncommitted); a new worker answers it all")
     func sigtermDuringPostgresOutage() async throws {
         try await OwnPostgres.withWorker(extraArguments: ["--store-timeout-seconds", "5", "--shutdown-timeout-seconds", "5"]) { harness, server in
             let total = 10_000
-            _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: total, prefix: "tp"))
+            let stream = WorkerHarness.paymentStream(count: total, prefix: "tp")
+            _ = try await harness.producer.sendAll(Array(stream[..<1_000]))
             try await harness.results.received.wait(forCount: 1_000, "replies before the outage", timeout: .seconds(120))
+            // A worker that has answered everything learns of the outage idle and has nothing to
+            // abandon, which exits 0. Holding the account's writer lock makes sure a batch is
+            // inside a store call when the server goes.
+            try await server.holdAccountLock()
+            _ = try await harness.producer.sendAll(Array(stream[1_000...]))
+            try await server.waitForBlockedWriter()
             try await server.down()
             try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(30))
             let (status, took) = try await harness.worker.terminate()
             #expect(took < .seconds(20))
             #expect(status == 1, "abandoned at the timeout, never by a signal: \(status)")
+            #expect(harness.worker.standardError.contains("abandoning batches in flight uncommitted"))
             try await server.up()
             let next = try await WorkerHarness.startWorker(bootstrap: harness.bootstrap, store: server.url)
             let counts = try await FaultCounts.collect(harness, prefix: "tp", total: total, timeout: .seconds(180))
@@ -256,6 +264,24 @@ struct OwnPostgres {
     }
 
     func down() async throws { _ = try await Self.run(["down", folder]) }
+
+    /// Takes every account's writer lock in a session of its own that holds it until the
+    /// server stops (`down` ends every session).
+    func holdAccountLock() async throws {
+        try await Shell.run("""
+            psql '\(url)' -q -c 'BEGIN' -c 'SELECT 1 FROM account_counters FOR UPDATE' -c 'SELECT pg_sleep(600)' >/dev/null 2>&1 &
+            """)
+        try await OperationsTests.eventually("the account lock taken") {
+            try await Shell.run("psql '\(url)' -tAc \"SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'\" | grep -q 1")
+        }
+    }
+
+    /// Returns once a session of the worker waits for a lock.
+    func waitForBlockedWriter() async throws {
+        try await OperationsTests.eventually("a writer waiting for the account lock") {
+            try await Shell.run("psql '\(url)' -tAc \"SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'\" | grep -q 1")
+        }
+    }
     func up() async throws { _ = try await Self.run(["up", folder]) }
     func stop() async { _ = try? await Self.run(["stop", folder]) }
 
