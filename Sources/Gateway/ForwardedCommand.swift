@@ -71,4 +71,16 @@ struct GatewayFailure: Error, Sendable {
         self.message = message
         self.retryAfter = retryAfter
     }
+
+    /// The Cin7-style error body `{"code","message"}`, through an encoder: a message may
+    /// hold quotes or anything a client sent.
+    static func body(code: String, message: String) -> [UInt8] {
+        struct Body: Encodable {
+            let code: String
+            let message: String
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(Body(code: code, message: message))).map(Array.init) ?? Array(#"{"code":"INTERNAL","message":""}"#.utf8)
+    }
 }

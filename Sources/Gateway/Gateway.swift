@@ -165,24 +165,24 @@ struct GatewayHandler: Sendable {
                 throw GatewayFailure(.contentTooLarge, code: "TOO_LARGE", "the body is over \(configuration.maxBodyBytes) bytes")
             }
             var command = try command(body)
-            if let key = request.headers[.idempotencyKey] { command.headers.append(KafkaHeader(name: "idempotency-key", string: key)) }
-            command.headers.append(KafkaHeader(name: "correlation-id", string: correlationId))
-            switch board.register(correlationId) {
-            case .registered: break
-            case .full: throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "too many requests are waiting for replies", retryAfter: 1)
-            case .taken: throw GatewayFailure(.conflict, code: "DUPLICATE", "a request with this X-Correlation-Id is waiting or answered")
+            let messageKey = request.headers[.messageKey]
+            if configuration.chunkedImportCommands.contains(command.name),
+               command.body.count > configuration.kafka.maxValueBytes(keyBytes: messageKey?.utf8.count ?? 0) {
+                // One key for every chunk, so they are applied in order; the idempotency key's,
+                // so that a retry's chunks follow the first attempt's in the same partition.
+                let idempotencyKey = request.headers[.idempotencyKey]
+                let chunked = try ChunkedRequest(
+                    command, messageKey: messageKey ?? idempotencyKey.map { "import/\($0)" } ?? correlationId,
+                    idempotencyKey: idempotencyKey, correlationId: correlationId, configuration: configuration)
+                try await send(chunked)
+            } else {
+                if let key = request.headers[.idempotencyKey] { command.headers.append(KafkaHeader(name: "idempotency-key", string: key)) }
+                command.headers.append(KafkaHeader(name: "correlation-id", string: correlationId))
+                try register([correlationId])
+                let message = KafkaProducerMessage(
+                    topic: configuration.commandsTopic, key: messageKey.map { Array($0.utf8) }, value: command.body, headers: command.headers)
+                try await produce([message], of: command.name, waitingAs: [correlationId])
             }
-            let message = KafkaProducerMessage(
-                topic: configuration.commandsTopic, key: request.headers[.messageKey].map { Array($0.utf8) },
-                value: command.body, headers: command.headers)
-            do {
-                _ = try await producer.send(message)
-            } catch {
-                board.remove(correlationId)
-                logger.warning("command not produced", metadata: ["command": "\(command.name)", "error": "\(error)"])
-                throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "the broker did not take the command; nothing was sent", retryAfter: 5)
-            }
-            metrics.produced(command.name)
             if request.headers[.prefer]?.contains("respond-async") == true { return Self.accepted(correlationId) }
             guard let reply = await board.wait(for: correlationId, timeout: configuration.replyTimeout) else {
                 return Self.accepted(correlationId)
@@ -193,6 +193,37 @@ struct GatewayHandler: Sendable {
         } catch {
             return Self.failure(GatewayFailure(.internalServerError, code: "INTERNAL", "the request could not be handled"), correlationId: correlationId)
         }
+    }
+
+    /// Takes a place on the reply board for each id, or for none.
+    func register(_ ids: [String]) throws(GatewayFailure) {
+        for (index, id) in ids.enumerated() {
+            let registration = board.register(id)
+            guard registration != .registered else { continue }
+            for registered in ids[..<index] { board.remove(registered) }
+            switch registration {
+            case .taken: throw GatewayFailure(.conflict, code: "DUPLICATE", "a request with this X-Correlation-Id is waiting or answered")
+            default: throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "too many requests are waiting for replies", retryAfter: 1)
+            }
+        }
+    }
+
+    /// Produces `messages` in order, waiting for the broker's acknowledgements. A message the
+    /// broker refuses for its size is `413`, never a 503 that a client would retry forever.
+    func produce(_ messages: [KafkaProducerMessage], of command: String, waitingAs ids: [String]) async throws(GatewayFailure) {
+        do {
+            _ = try await producer.sendAll(messages)
+        } catch {
+            for id in ids { board.remove(id) }
+            logger.warning("command not produced", metadata: ["command": "\(command)", "error": "\(error)"])
+            if let error = error as? KafkaError, error.isMessageTooLarge {
+                throw GatewayFailure(.contentTooLarge, code: "TOO_LARGE",
+                                     "the command is larger than a Kafka message (message.max.bytes \(configuration.kafka.messageMaxBytes)); nothing was applied")
+            }
+            let sent = messages.count == 1 ? "nothing was sent" : "some chunks may have been sent; retry with the same Idempotency-Key"
+            throw GatewayFailure(.serviceUnavailable, code: "INTERNAL", "the broker did not take the command; \(sent)", retryAfter: 5)
+        }
+        metrics.produced(command, count: messages.count)
     }
 
     /// 128 random bits as 32 hex digits: knowing one is the capability to fetch its reply.
@@ -221,8 +252,8 @@ struct GatewayHandler: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let correlationId { headers[.correlationId] = correlationId }
         if let seconds = failure.retryAfter { headers[.retryAfter] = String(seconds) }
-        let body = #"{"code":"\#(failure.code)","message":"\#(failure.message)"}"#
-        return Response(status: failure.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        let body = GatewayFailure.body(code: failure.code, message: failure.message)
+        return Response(status: failure.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -17,6 +17,12 @@ public struct GatewayConfiguration: Sendable {
     public var keepReplies: Duration = .seconds(600)
     /// How long a command may take to reach the broker before the request is `503`.
     public var produceTimeout: Duration = .seconds(5)
+    /// The commands whose CSV body may be sent as consecutive chunk commands when it is too
+    /// large for one message, as their plugins declare.
+    public var chunkedImportCommands: Set<String> = []
+    /// Most lines in one chunk command (the worker's default lines-per-command limit is
+    /// 100 000); a chunk also stays under the producer's `message.max.bytes`.
+    public var linesPerChunk = 10_000
 
     public init(kafka: KafkaConfiguration) {
         self.kafka = kafka

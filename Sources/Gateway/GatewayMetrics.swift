@@ -24,8 +24,9 @@ struct GatewayMetrics: Sendable {
         })
     }
 
-    func produced(_ command: String) {
-        (commandCounters[command] ?? commandCounters["unknown"])?.increment()
+    /// Counts commands produced: a chunked import counts each chunk.
+    func produced(_ command: String, count: Int = 1) {
+        (commandCounters[command] ?? commandCounters["unknown"])?.increment(by: Int64(count))
     }
 
     func answered(status: Int, took duration: Duration, waiting: Int) {

@@ -24,8 +24,29 @@ enum ReplyResponse {
 
     /// The code of an error reply: Cin7's `{"code":...}` or CRM.COM's `{"status":{"code":...}}`.
     static func errorCode(in body: [UInt8]) -> String? {
+        error(in: body)?.code
+    }
+
+    /// The code and message of an error reply: Cin7's `{"code","message"}` or CRM.COM's
+    /// `{"status":{"code","message"}}`.
+    static func error(in body: [UInt8]) -> (code: String, message: String)? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        if let code = object["code"] as? String { return code }
-        return (object["status"] as? [String: Any])?["code"] as? String
+        let fields = object["code"] is String ? object : object["status"] as? [String: Any]
+        guard let code = fields?["code"] as? String else { return nil }
+        return (code, fields?["message"] as? String ?? "")
+    }
+}
+
+extension ChunkReplies.Answer {
+    /// A chunk's reply as `ChunkReplies` takes it.
+    public init(reply: KafkaConsumerMessage) {
+        let body = reply.value ?? []
+        switch reply.headers.string(named: "status") {
+        case "ok": self = .rows(partial: false, body: body)
+        case "partial": self = .rows(partial: true, body: body)
+        default:
+            let error = ReplyResponse.error(in: body)
+            self = .refused(code: error?.code ?? "INTERNAL", message: error?.message ?? String(decoding: body, as: UTF8.self))
+        }
     }
 }

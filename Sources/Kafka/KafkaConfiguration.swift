@@ -29,12 +29,28 @@ public struct KafkaConfiguration: Sendable {
             .contains { name.contains($0) }
     }
 
-    /// The given properties with secret values replaced, for logs and `config check`.
     /// librdkafka's `message.max.bytes` as these properties set it, or its default.
     public var messageMaxBytes: Int {
         properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
     }
 
+    /// Room kept in a message for its headers (at most 16 KiB, as the wire contract limits
+    /// them) and the record's framing.
+    public static let messageHeadroom = 20 << 10
+
+    /// The largest value a message whose key is `keyBytes` long can carry.
+    public func maxValueBytes(keyBytes: Int) -> Int {
+        max(messageMaxBytes - Self.messageHeadroom - keyBytes, 1)
+    }
+
+    /// The largest body of a chunk of a message too large to send whole, with room for a key
+    /// of 255 bytes whatever the key: the same body is cut the same way under any key of up
+    /// to 255 bytes, so a retry's chunks are the first attempt's.
+    public func maxChunkBytes(keyBytes: Int) -> Int {
+        maxValueBytes(keyBytes: max(keyBytes, 255))
+    }
+
+    /// The given properties with secret values replaced, for logs and `config check`.
     public static func redacted(_ properties: [String: String]) -> [String: String] {
         properties.reduce(into: [:]) { result, entry in
             result[entry.key] = isSecret(property: entry.key) ? "[redacted]" : entry.value

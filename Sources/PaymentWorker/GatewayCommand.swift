@@ -92,6 +92,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.commandsTopic = commandsTopic
         configuration.resultsTopic = resultsTopic
+        configuration.chunkedImportCommands = PaymentWorkerCommand.chunkedImportCommands
         let logger = Logger(label: "payment-gateway")
         let gateway = Gateway(configuration: configuration, logger: logger) { registry.emitToBuffer() }
         let group = ServiceGroup(

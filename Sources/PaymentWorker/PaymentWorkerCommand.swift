@@ -16,6 +16,11 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
         PluginRegistry(CommandPlugins.all)
     }
 
+    /// The commands whose CSV imports may be cut into chunks, as their plugins declare.
+    static var chunkedImportCommands: Set<String> {
+        Set(CommandPlugins.all.map { type(of: $0) }.filter { $0.acceptsChunkedImports }.map { $0.command })
+    }
+
     /// Logs go to standard error: standard output carries what commands print for scripts.
     static func bootstrapLogging(level: Logger.Level, format: WorkerSettings.LogFormat = .text) {
         LoggingSystem.bootstrap { label in

@@ -9,6 +9,11 @@ public protocol CommandPlugin: Sendable {
     /// The value of the `command` header this plugin handles.
     static var command: String { get }
 
+    /// Whether a CSV body too large for one message may be sent as consecutive commands of
+    /// whole lines (`payment-worker send`, the HTTP gateway), each answered for its own lines.
+    /// False unless a plugin says so: only a command whose lines are independent may be cut.
+    static var acceptsChunkedImports: Bool { get }
+
     /// Who is asking. Cin7-style commands carry `apiid` and `apikey` headers (the default);
     /// CancelPayment carries a token in its JSON body.
     func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials
@@ -60,6 +65,8 @@ public enum ReplyStatus: String, Sendable {
 }
 
 extension CommandPlugin {
+    public static var acceptsChunkedImports: Bool { false }
+
     /// Cin7-style: the `apiid` and `apikey` headers.
     public func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials {
         guard let apiId = request.headers["apiid"], let apiKey = request.headers["apikey"], !apiId.isEmpty, !apiKey.isEmpty else {

@@ -8,15 +8,12 @@ struct OutgoingEvents: Sendable {
     /// The producer's `message.max.bytes`: a larger reply is published in parts.
     var messageMaxBytes = 1_000_000
 
-    /// Room kept in a message for its key, headers (at most 16 KiB, DESIGN.md §3) and framing.
-    static let headroom = 20 << 10
-
     /// The reply, as one message or, when its CSV body is too large for one, as whole-CSV
     /// parts in order, each with `reply-part: i/n` (DESIGN.md §4). A replay cuts the same
     /// stored body the same way.
     func replies(to envelope: CommandEnvelope, command: String, reply: StoredReply, replayed: Bool) -> [KafkaProducerMessage] {
         let single = self.reply(to: envelope, command: command, reply: reply, replayed: replayed)
-        let maxBody = messageMaxBytes - Self.headroom - (envelope.message.key?.count ?? 0)
+        let maxBody = messageMaxBytes - KafkaConfiguration.messageHeadroom - (envelope.message.key?.count ?? 0)
         guard reply.body.count > maxBody, reply.contentType.hasPrefix("text/csv") else { return [single] }
         let parts = ReplyParts.split(csv: reply.body, maxBytes: max(maxBody, 1))
         return parts.enumerated().map { index, body in

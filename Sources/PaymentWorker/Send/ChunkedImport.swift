@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Kafka
 import PaymentsDomain
 
@@ -20,24 +21,19 @@ struct ChunkedImport {
 
     struct Summary: Sendable {
         var chunks = 0
-        var lines = 0
-        var ok = 0
-        var partial = 0
-        var failed = 0
+        var replies = ChunkReplies()
         var replayed = 0
-        var linesWithErrors = 0
-        /// What each refused chunk was told, in file order.
-        var refusals: [String] = []
         var elapsed: Duration = .zero
 
-        var allOK: Bool { ok == chunks }
+        var allOK: Bool { replies.ok == chunks }
 
         var text: String {
             let seconds = elapsed.seconds
-            let rate = seconds > 0 ? Int(Double(lines) / seconds) : lines
-            var text = "send: \(lines) lines in \(chunks) chunks: \(ok) ok, \(partial) partial, \(failed) error"
+            let rate = seconds > 0 ? Int(Double(replies.lines) / seconds) : replies.lines
+            var text = "send: \(replies.lines) lines in \(chunks) chunks: \(replies.ok) ok, \(replies.partial) partial, \(replies.refusals.count) error"
             if replayed > 0 { text += " (\(replayed) replayed)" }
-            text += "; \(linesWithErrors) lines with errors; \(String(format: "%.1f", seconds)) s, \(rate) lines/s"
+            text += "; \(replies.linesWithErrors) lines with errors; \(String(format: "%.1f", seconds)) s, \(rate) lines/s"
+            let refusals = replies.refusals.map { "lines \(ChunkedImport.describe($0.lines)) refused: \($0.code): \($0.message)" }
             let shown = refusals.prefix(10).map { "send: \($0)" }
             let more = refusals.count > shown.count ? ["send: ... and \(refusals.count - shown.count) more chunks refused"] : []
             return ([text] + shown + more).joined(separator: "\n")
@@ -57,9 +53,6 @@ struct ChunkedImport {
         var summary = Summary(chunks: chunker.chunkCount)
         var chunks = chunker
         var unanswered: [String: CSVChunker.Chunk] = [:]
-        var finished: [Int: ArraySlice<UInt8>] = [:]
-        var nextToWrite = 1
-        var wroteHeader = false
         var lastReply = ContinuousClock.now
 
         func sendMore() async throws {
@@ -82,7 +75,7 @@ struct ChunkedImport {
             for await event in events {
                 switch event {
                 case .tick:
-                    progress?.draw(lines: summary.lines, of: chunks.recordCount, elapsed: .now - start)
+                    progress?.draw(lines: summary.replies.lines, of: chunks.recordCount, elapsed: .now - start)
                     if ContinuousClock.now - lastReply > timeout {
                         let waiting = unanswered.values.map(\.lines).sorted { $0.lowerBound < $1.lowerBound }
                         throw NoReply(description: "no reply for \(timeout); \(waiting.count) chunks unanswered, the first for lines \(waiting.first.map(Self.describe) ?? "-")")
@@ -91,13 +84,11 @@ struct ChunkedImport {
                     guard let correlationId = reply.headers.string(named: "correlation-id"),
                           let chunk = unanswered.removeValue(forKey: correlationId) else { continue }
                     lastReply = .now
-                    finished[chunk.number] = record(reply, for: chunk, in: &summary)
-                    while let rows = finished.removeValue(forKey: nextToWrite) {
-                        output(wroteHeader ? Self.droppingHeader(rows) : rows)
-                        wroteHeader = wroteHeader || !rows.isEmpty
-                        nextToWrite += 1
-                    }
-                    progress?.draw(lines: summary.lines, of: chunks.recordCount, elapsed: .now - start)
+                    if reply.headers.string(named: "replayed") == "true" { summary.replayed += 1 }
+                    summary.replies.add(ChunkReplies.Answer(reply: reply), for: chunk)
+                    let rows = summary.replies.takeRowsInOrder()
+                    if !rows.isEmpty { output(rows[...]) }
+                    progress?.draw(lines: summary.replies.lines, of: chunks.recordCount, elapsed: .now - start)
                     try await sendMore()
                     if unanswered.isEmpty { return }
                 }
@@ -108,54 +99,7 @@ struct ChunkedImport {
         return summary
     }
 
-    /// Counts the reply in `summary`; returns the CSV rows to write (header included).
-    private func record(_ reply: KafkaConsumerMessage, for chunk: CSVChunker.Chunk, in summary: inout Summary) -> ArraySlice<UInt8> {
-        let body = reply.value ?? []
-        summary.lines += chunk.lineCount
-        if reply.headers.string(named: "replayed") == "true" { summary.replayed += 1 }
-        switch reply.headers.string(named: "status") {
-        case "ok", "partial":
-            if reply.headers.string(named: "status") == "ok" { summary.ok += 1 } else { summary.partial += 1 }
-            let unlimited = CSVLimits(maxBytes: .max, maxRecords: .max, maxFieldBytes: .max)
-            guard let document = try? CSVReader.read(body, limits: unlimited) else { return body[...] }
-            summary.linesWithErrors += document.records.filter { $0.fields.last?.isEmpty == false }.count
-            return Self.namingFileLines(document, of: chunk) ?? body[...]
-        default:
-            summary.failed += 1
-            summary.linesWithErrors += chunk.lineCount
-            let refusal = (try? JSONDecoder().decode(Refusal.self, from: Data(body)))
-                .map { "\($0.code): \(chunk.namingFileLines($0.message))" } ?? String(decoding: body, as: UTF8.self)
-            summary.refusals.append("lines \(Self.describe(chunk.lines)) refused: \(refusal)")
-            return []
-        }
-    }
-
-    /// The reply rewritten so that line errors name the file's lines, not the chunk's; nil
-    /// when no error names a line.
-    private static func namingFileLines(_ document: CSVDocument, of chunk: CSVChunker.Chunk) -> ArraySlice<UInt8>? {
-        let errorColumn = document.header.count - 1
-        guard errorColumn >= 0, document.records.contains(where: { $0.fields.last?.hasPrefix("line ") == true }) else { return nil }
-        var writer = CSVWriter(header: document.header)
-        for record in document.records {
-            var fields = record.fields
-            if fields.count == document.header.count { fields[errorColumn] = chunk.namingFileLines(fields[errorColumn]) }
-            writer.writeRecord(fields)
-        }
-        return writer.bytes[...]
-    }
-
-    private struct Refusal: Decodable {
-        var code: String
-        var message: String
-    }
-
-    private static func describe(_ lines: ClosedRange<Int>) -> String {
+    static func describe(_ lines: ClosedRange<Int>) -> String {
         lines.count == 1 ? "\(lines.lowerBound)" : "\(lines.lowerBound)-\(lines.upperBound)"
-    }
-
-    /// The rows after the header line (reply headers never hold a quoted line break).
-    private static func droppingHeader(_ body: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        guard let end = body.firstIndex(of: UInt8(ascii: "\n")) else { return [] }
-        return body[(end + 1)...]
     }
 }

@@ -54,8 +54,6 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: "The body; standard input when absent.")
     var file: String?
 
-    static let csvCommands: Set = ["UpdatePayments", "UpdateOrders"]
-
     func validate() throws {
         guard chunkLines > 0 else { throw ValidationError("--chunk-lines must be at least 1") }
         guard inFlight > 0 else { throw ValidationError("--in-flight must be at least 1") }
@@ -67,7 +65,10 @@ struct SendCommand: AsyncParsableCommand {
         let bootstrap = try toolBootstrapServers(bootstrapServers)
         let body = try file.map(Self.contents(of:)) ?? Array(FileHandle.standardInput.readDataToEndOfFile())
         let sendId = UUID().uuidString
-        let chunker = Self.csvCommands.contains(command) ? try? CSVChunker(body, linesPerChunk: chunkLines) : nil
+        let key = key ?? "send-\(sendId)"
+        let maxChunkBytes = KafkaConfiguration(bootstrapServers: []).maxChunkBytes(keyBytes: key.utf8.count)
+        let chunker = PaymentWorkerCommand.chunkedImportCommands.contains(command)
+            ? try? CSVChunker(body, linesPerChunk: chunkLines, maxChunkBytes: maxChunkBytes) : nil
         if let chunker, chunker.chunkCount > 1, let idempotencyKey,
            idempotencyKey.utf8.count + 1 + String(chunker.chunkCount).utf8.count > 255 {
             throw ValidationError("--idempotency-key is too long to number \(chunker.chunkCount) chunks within 255 characters")
@@ -77,7 +78,7 @@ struct SendCommand: AsyncParsableCommand {
         if let chunker, chunker.chunkCount > 1 {
             let showsProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) == 1)
             let upload = ChunkedImport(
-                command: command, credentials: credentials, key: key ?? "send-\(sendId)", idempotencyKey: idempotencyKey,
+                command: command, credentials: credentials, key: key, idempotencyKey: idempotencyKey,
                 inFlight: inFlight, timeout: .seconds(timeout), chunker: chunker)
             let stdout = FileHandle.standardOutput
             let summary = try await upload.run(through: exchange, progress: showsProgress ? SendProgress() : nil) { rows in

@@ -1,5 +1,6 @@
-/// Splits a large CSV import into bodies of at most `linesPerChunk` records, each under the
-/// same header, so that a million-line file travels as commands the worker's limits accept.
+/// Splits a large CSV import into bodies of at most `linesPerChunk` records and at most
+/// `maxChunkBytes` bytes, each under the same header, so that a million-line file travels as
+/// commands that fit in a Kafka message and that the worker's limits accept.
 ///
 /// Records are cut at line breaks outside quotes, as `CSVReader` reads them; blank lines are
 /// dropped. When the header has no `LineId` column one is added holding each record's
@@ -31,6 +32,8 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
 
     public let recordCount: Int
     public let linesPerChunk: Int
+    public let maxChunkBytes: Int
+    public let chunkCount: Int
     /// Whether a `LineId` column is added.
     public let numbersLines: Bool
     private let bytes: [UInt8]
@@ -42,11 +45,15 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
     /// The file's physical line at `position`, counted as `CSVReader` counts (the first is 1).
     private var positionLine: Int
     private var emitted = 0
+    private var chunksEmitted = 0
 
-    public init(_ body: [UInt8], linesPerChunk: Int) throws(DomainError) {
+    /// - Throws: `MALFORMED` without a header row; `TOO_LARGE`, naming the line, when one
+    ///   record and the header do not fit in `maxChunkBytes`.
+    public init(_ body: [UInt8], linesPerChunk: Int, maxChunkBytes: Int = .max) throws(DomainError) {
         guard linesPerChunk > 0 else { throw DomainError(.validation, "a chunk must hold at least one line") }
         bytes = body
         self.linesPerChunk = linesPerChunk
+        self.maxChunkBytes = maxChunkBytes
         var start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let beforeHeader = start
         guard let headerRange = Self.nextRecord(in: body, from: &start) else {
@@ -60,13 +67,33 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
         numbersLines = !names.contains { $0.trimmingSpaces.lowercased() == "lineid" }
         header = (numbersLines ? Array("LineId,".utf8) : []) + headerBytes + [UInt8(ascii: "\n")]
         position = start
+        // The chunks are counted as `next` will cut them, so a line too large for any chunk
+        // is refused before the first is sent.
         var count = 0
+        var chunks = 0
+        var inChunk = (lines: 0, bytes: 0)
         var scan = start
-        while Self.nextRecord(in: body, from: &scan) != nil { count += 1 }
+        while let record = Self.nextRecord(in: body, from: &scan) {
+            count += 1
+            let size = Self.size(ofRecord: record, number: count, numbered: numbersLines)
+            guard header.count + size <= maxChunkBytes else {
+                throw DomainError(.tooLarge, "line \(count) is \(record.count) bytes; with the header a command holds at most \(maxChunkBytes) bytes")
+            }
+            if inChunk.lines == 0 || inChunk.lines == linesPerChunk || inChunk.bytes + size > maxChunkBytes {
+                chunks += 1
+                inChunk = (0, header.count)
+            }
+            inChunk.lines += 1
+            inChunk.bytes += size
+        }
         recordCount = count
+        chunkCount = chunks
     }
 
-    public var chunkCount: Int { (recordCount + linesPerChunk - 1) / linesPerChunk }
+    /// A record's bytes in a chunk's body: its `LineId` when one is added, and its line break.
+    private static func size(ofRecord record: Range<Int>, number: Int, numbered: Bool) -> Int {
+        record.count + 1 + (numbered ? String(number).utf8.count + 1 : 0)
+    }
 
     public mutating func next() -> Chunk? {
         var body = header
@@ -75,7 +102,12 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
         var spans = [LineSpan(chunkLine: 1, fileLine: headerLine)]
         var chunkLine = 1 + headerLineCount
         var start = position
-        while lineCount < linesPerChunk, let record = Self.nextRecord(in: bytes, from: &position) {
+        while lineCount < linesPerChunk {
+            var after = position
+            guard let record = Self.nextRecord(in: bytes, from: &after),
+                  lineCount == 0 || body.count + Self.size(ofRecord: record, number: emitted + 1, numbered: numbersLines) <= maxChunkBytes
+            else { break }
+            position = after
             emitted += 1
             lineCount += 1
             if numbersLines { body.append(contentsOf: "\(emitted),".utf8) }
@@ -90,7 +122,8 @@ public struct CSVChunker: Sequence, IteratorProtocol, Sendable {
             start = position
         }
         guard lineCount > 0 else { return nil }
-        return Chunk(number: (firstLine - 1) / linesPerChunk + 1, firstLine: firstLine, lineCount: lineCount, body: body, spans: spans,
+        chunksEmitted += 1
+        return Chunk(number: chunksEmitted, firstLine: firstLine, lineCount: lineCount, body: body, spans: spans,
                      addedLineIdColumn: numbersLines)
     }
 

@@ -12,6 +12,12 @@ public struct CSVWriter: Sendable {
         self.bytes = bytes
     }
 
+    /// Rows already written as CSV, as they are.
+    public mutating func append(_ rows: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: rows)
+        if let last = rows.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+    }
+
     public mutating func writeRecord(_ fields: [String?]) {
         for (index, field) in fields.enumerated() { write(field, first: index == 0) }
         endRecord()

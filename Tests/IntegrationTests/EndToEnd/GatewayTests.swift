@@ -234,12 +234,13 @@ struct GatewayTests {
 
     /// Runs `body` with a gateway in front of `harness`'s broker, stopped however it ends.
     static func withGateway(
-        _ harness: WorkerHarness, timeoutSeconds: Int = 30, stopping: Bool = true, _ body: (RunningGateway) async throws -> Void
+        _ harness: WorkerHarness, timeoutSeconds: Int = 30, maxBodyBytes: Int = 1000, extraArguments: [String] = [],
+        stopping: Bool = true, _ body: (RunningGateway) async throws -> Void
     ) async throws {
         let process = try ChildProcess(TestBinaries.paymentWorker, [
             "gateway", "--bootstrap-servers", harness.bootstrap, "--listen", "127.0.0.1:0",
-            "--reply-timeout-seconds", "\(timeoutSeconds)", "--max-body-bytes", "1000",
-        ])
+            "--reply-timeout-seconds", "\(timeoutSeconds)", "--max-body-bytes", "\(maxBodyBytes)",
+        ] + extraArguments)
         do {
             try await process.waitForStandardError(containing: "gateway listening")
             let line = try #require(process.standardError.split(separator: "\n").first { $0.contains("gateway listening") })

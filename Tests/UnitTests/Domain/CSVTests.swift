@@ -140,6 +140,39 @@ struct CSVTests {
             #expect(pieces.flatMap { $0.records.map { $0.fields[0] } } == whole.records.indices.map { String($0 + 1) })
         }
     }
+    @Test("any table cut by bytes reads as the whole, each chunk within the bound, counted as cut")
+    func chunkedByBytes() async {
+        let pool: [Character] = ["a", "7", " ", ",", "\"", "\n", "é"]
+        let cell = Gen.int(in: 0...(pool.count - 1)).map { pool[$0] }.string(of: 1...12)
+        await propertyCheck(count: 200, input: cell.array(of: 2).array(of: 1...30), Gen.int(in: 70...300)) { rows, maxBytes in
+            var writer = CSVWriter(header: ["A", "B"])
+            for row in rows { writer.writeRecord(row) }
+            guard let whole = try? CSVReader.read(writer.bytes) else {
+                Issue.record("the written table did not read")
+                return
+            }
+            // Every row of two 12-character cells (quoted, quotes doubled) fits in 70 bytes with the header.
+            guard let chunker = try? CSVChunker(writer.bytes, linesPerChunk: 1_000, maxChunkBytes: maxBytes) else {
+                Issue.record("a row that fits was refused")
+                return
+            }
+            let chunks = Array(chunker)
+            #expect(chunks.count == chunker.chunkCount)
+            #expect(chunks.allSatisfy { $0.body.count <= maxBytes })
+            #expect(chunks.map(\.number) == Array(1..<(chunks.count + 1)))
+            let pieces = chunks.compactMap { try? CSVReader.read($0.body) }
+            #expect(pieces.flatMap { $0.records.map { Array($0.fields.dropFirst()) } } == whole.records.map(\.fields))
+        }
+    }
+
+    @Test("a row that cannot fit in a chunk with the header is TOO_LARGE, naming its line")
+    func rowLargerThanAChunk() {
+        let body = Array("A,B\nx,1\n\(String(repeating: "y", count: 100)),2\n".utf8)
+        #expect(throws: DomainError(.tooLarge, "line 2 is 102 bytes; with the header a command holds at most 64 bytes")) {
+            try CSVChunker(body, linesPerChunk: 10, maxChunkBytes: 64)
+        }
+    }
+
     @Test("a line a chunk's fault names is the file's line, past dropped blank lines and quoted line breaks")
     func chunkLinesNameFileLines() async {
         let pool: [Character] = ["a", "7", ",", "\"", "\n", "\r\n", "\r"]
