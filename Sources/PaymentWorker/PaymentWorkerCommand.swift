@@ -22,7 +22,7 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
     }
 
     /// Logs go to standard error: standard output carries what commands print for scripts.
-    static func bootstrapLogging(level: Logger.Level, format: WorkerSettings.LogFormat = .text) {
+    static func bootstrapLogging(level: Logger.Level, format: SharedSettings.LogFormat = .text) {
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = switch format {
             case .text: StreamLogHandler.standardError(label: label)

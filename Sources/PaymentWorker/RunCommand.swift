@@ -29,15 +29,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Everything that can be checked is, before the store is opened and the group joined.
         try OperationsPortCheck.ensureAvailable(host: settings.httpHost, port: settings.httpPort)
-        PaymentWorkerCommand.bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
+        PaymentWorkerCommand.bootstrapLogging(level: settings.shared.logLevel, format: settings.shared.logFormat)
         let logger = Logger(label: "payment-worker")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         var services: [any Service] = []
-        var bootstrap = settings.bootstrapServers
+        var bootstrap = settings.shared.bootstrapServers
         var devMode = settings.dev
-        let topics = settings.runtime.topics
+        let topics = settings.shared.topics
         if bootstrap == nil {
             let broker = try KafkaDevBroker(brokerCount: 1, logger: logger)
             for topic in [topics.commands, topics.results, topics.errors, topics.dlq] {

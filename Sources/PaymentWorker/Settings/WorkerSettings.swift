@@ -7,30 +7,25 @@ import WorkerRuntime
 /// Everything `run` is configured with, after the file, the environment and the flags are
 /// merged (flags win over the environment, which wins over the file). Each setting is
 /// declared once, in `declarations`; its default is the initial value of what it fills.
-struct WorkerSettings: Sendable {
-    var bootstrapServers: String?
+struct WorkerSettings: ProcessSettings {
+    static let environmentPrefix = "PAYMENT_WORKER"
+
+    var shared = SharedSettings()
     var store = "sqlite:./data/payments.sqlite"
     var dev = false
     var accountsFile: String?
-    var kafkaProperties: [String: String] = [:]
     var disabledCommands: [String] = []
-    var logLevel = Logger.Level.info
-    var logFormat = LogFormat.text
     var httpHost = "0.0.0.0"
     /// 0 lets the system choose a free port; the log says which.
     var httpPort = 8080
     /// The runtime's settings, with the runtime's own defaults; `workerConfiguration` adds
-    /// the Kafka connection.
+    /// the Kafka connection and the topics.
     var runtime = WorkerConfiguration(kafka: KafkaConfiguration(bootstrapServers: []))
 
-    enum LogFormat: String, Sendable, CaseIterable {
-        case text, json
-    }
-
     /// Every setting, in the order the help and `config check` show them.
-    static var declarations: [Setting] {
+    static var declarations: [Setting<WorkerSettings>] {
         [
-            .optionalText("bootstrap_servers", \.bootstrapServers, help: "Kafka bootstrap servers, host:port,... None: an embedded dev broker."),
+            .bootstrapServers(help: "Kafka bootstrap servers, host:port,... None: an embedded dev broker."),
             .text("group_id", \.runtime.groupID, help: "Consumer group."),
             .optionalText("instance_id", \.runtime.instanceID,
                           help: "Static group membership: this worker's stable id, such as its pod name. A worker restarted with the same id gets its partitions back at once."),
@@ -38,19 +33,15 @@ struct WorkerSettings: Sendable {
                   show: { store in StoreLocation(argument: store).map { "\($0)" } ?? store }),
             .switchFlag("dev", \.dev, help: "Provision the seed examples' account and order."),
             .optionalText("accounts_file", \.accountsFile, help: "The accounts file, as 'accounts add' writes it."),
-            .text("commands_topic", \.runtime.topics.commands, help: "Commands topic."),
-            .text("results_topic", \.runtime.topics.results, help: "Results topic."),
-            .text("errors_topic", \.runtime.topics.errors, help: "Errors topic."),
-            .text("dlq_topic", \.runtime.topics.dlq, help: "DLQ topic."),
-            kafkaPropertiesSetting,
+            .commandsTopic, .resultsTopic, .errorsTopic, .dlqTopic,
+            .kafkaProperties,
             .number("retry_attempts", \.runtime.retry.attempts, atLeast: 1,
                     help: "Attempts for a command that clashed with a concurrent writer before the DLQ."),
             .number("max_message_bytes", \.runtime.maxMessageBytes, atLeast: 1, help: "Largest command body in bytes."),
             .number("max_lines", \.runtime.limits.csv.maxRecords, atLeast: 1, help: "Most lines in one CSV command."),
             .list("disabled_commands", flag: "disable-command", \.disabledCommands,
                   help: "A command to turn off; it is then UNKNOWN_COMMAND (repeatable)."),
-            .choice("log_level", \.logLevel, help: "Log level."),
-            .choice("log_format", \.logFormat, help: "Log format: text, or json (one object a line)."),
+            .logLevel, .logFormat,
             .text("http_host", \.httpHost, help: "Operations endpoint address."),
             .number("http_port", \.httpPort, atLeast: 0, atMost: 65535,
                     help: "Operations endpoint port: /metrics, /health/live, /health/ready; 0 picks a free one."),
@@ -65,49 +56,33 @@ struct WorkerSettings: Sendable {
         ]
     }
 
-    /// Any librdkafka property, `name=value`; a secret one (a password, say) is redacted.
-    private static var kafkaPropertiesSetting: Setting {
-        Setting("kafka_properties", flag: "kafka-property", kind: .list, secret: true,
-                help: "Any librdkafka property, name=value (repeatable).", read: { config, settings in
-            for property in Setting.strings("kafka_properties", in: config, secret: true) ?? [] {
-                let parts = property.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw Fault(description: "kafka_properties: expected name=value, not '\(parts.first ?? "")'") }
-                settings.kafkaProperties[String(parts[0])] = String(parts[1])
-            }
-        }, show: { settings in
-            settings.kafkaProperties.keys.sorted().map { name in
-                "\(name)=\(KafkaConfiguration.isSecret(property: name) ? "<redacted>" : settings.kafkaProperties[name] ?? "")"
-            }
-        })
-    }
-
-    static var names: [String] { declarations.map(\.name) }
-
     /// What cannot be checked while reading: the store's form, the commands named, and every
     /// librdkafka property (by librdkafka itself).
     func validate() throws {
-        guard StoreLocation(argument: store) != nil else { throw Fault(description: "store: expected sqlite:PATH or a postgres:// URL") }
+        guard StoreLocation(argument: store) != nil else { throw SettingsFault(description: "store: expected sqlite:PATH or a postgres:// URL") }
         let known = PaymentWorkerCommand.plugins.commands
         for command in disabledCommands where !known.contains(command) {
-            throw Fault(description: "disabled_commands: there is no command '\(command)'; the commands are \(known.joined(separator: ", "))")
+            throw SettingsFault(description: "disabled_commands: there is no command '\(command)'; the commands are \(known.joined(separator: ", "))")
         }
-        try workerConfiguration(bootstrapServers: bootstrapServers ?? "127.0.0.1:9092").validate()
+        try workerConfiguration(bootstrapServers: shared.bootstrapServers ?? "127.0.0.1:9092").validate()
+    }
+
+    /// The sizes that follow from the settings, for `config check`: the largest command body
+    /// the worker takes, Kafka's message limit, and the largest import chunk (the gateway's
+    /// and `send`'s) and reply part, which leave room in a message for key and headers.
+    var sizeLimits: String {
+        let kafka = workerConfiguration(bootstrapServers: "127.0.0.1:9092").kafka
+        return "size limits: commands up to \(runtime.maxMessageBytes) bytes (max_message_bytes); Kafka messages up to "
+            + "\(kafka.messageMaxBytes) bytes (message.max.bytes); import chunks up to \(kafka.maxChunkBytes(keyBytes: 0)) bytes "
+            + "and reply parts up to \(kafka.maxValueBytes(keyBytes: 0)) bytes"
     }
 
     /// The runtime's configuration; `bootstrapServers` is the dev broker's when none was given.
     func workerConfiguration(bootstrapServers: String) -> WorkerConfiguration {
         var configuration = runtime
-        configuration.kafka = KafkaConfiguration(
-            bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "payment-worker",
-            properties: kafkaProperties)
+        configuration.kafka = shared.kafka(bootstrapServers: bootstrapServers, clientID: "payment-worker")
+        configuration.topics = shared.topics
         configuration.limits.csv.maxBytes = configuration.maxMessageBytes
         return configuration
-    }
-
-    /// The effective settings as JSON, secrets replaced by `<redacted>`: `config check` prints it.
-    var redactedJSON: String {
-        let object = Dictionary(uniqueKeysWithValues: Self.declarations.map { ($0.name, $0.show(self)) })
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -92,10 +92,10 @@ struct GatewayImportTests {
         }
     }
 
-    @Test("a CSV row larger than a Kafka message is 413 with the limit in the message, before anything is produced")
+    @Test("a CSV row larger than a Kafka message is 413 with the limit in the message, before anything is produced; JSON logs are one object a line")
     func oversizedRow() async throws {
         try await WorkerHarness.with { harness in
-            try await GatewayTests.withGateway(harness, maxBodyBytes: Self.bodyLimit) { gateway in
+            try await GatewayTests.withGateway(harness, maxBodyBytes: Self.bodyLimit, extraArguments: ["--log-format", "json"]) { gateway in
                 let huge = "OrderRef,PaymentImportedRef,Amount,Comments\nRef123,HUGE-1,1.00,\(String(repeating: "x", count: 1_100_000))\nRef123,HUGE-2,1.00,ok\n"
                 let response = try await gateway.send("POST", "action=UpdatePayments", body: huge, headers: ["X-Correlation-Id": "huge-1"])
                 #expect(response.status == 413 && response.body.contains("TOO_LARGE") && response.body.contains("line 1"), "\(response.status) \(response.body)")
@@ -105,6 +105,9 @@ struct GatewayImportTests {
                 #expect(later.status == 200)
                 #expect(!harness.results.received.items.contains { $0.headers.string(named: "correlation-id")?.hasPrefix("huge-1") == true },
                         "nothing of the refused request reached a worker")
+                let lines = gateway.process.standardError.split(separator: "\n")
+                #expect(lines.contains { $0.contains("gateway listening") })
+                #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(lines.prefix(3))")
             }
         }
     }

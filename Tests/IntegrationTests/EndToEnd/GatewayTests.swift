@@ -244,7 +244,8 @@ struct GatewayTests {
         do {
             try await process.waitForStandardError(containing: "gateway listening")
             let line = try #require(process.standardError.split(separator: "\n").first { $0.contains("gateway listening") })
-            let digits = try #require(line.firstMatch(of: /port=(\d+)/)?.1)
+            // `port=N` in text logs, `"port":"N"` in JSON ones.
+            let digits = try #require(line.firstMatch(of: /port"?[=:]"?(\d+)/)?.1)
             let port = try #require(Int(digits))
             try await body(RunningGateway(process: process, port: port))
         } catch {

@@ -97,6 +97,8 @@ struct OperationsTests {
         let shown = try #require(try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])
         #expect(shown["dev"] as? Bool == true && shown["http_port"] as? Int == 9999 && shown["liveness_window_seconds"] as? Int == 61)
         #expect(shown["disabled_commands"] as? [String] == ["GetPayments"] && shown["log_format"] as? String == "json")
+        #expect(first.standardError.contains("commands up to 16777216 bytes (max_message_bytes); Kafka messages up to 1000000 bytes (message.max.bytes); import chunks up to 979265 bytes and reply parts up to 979520 bytes"),
+                "config check shows the size limits that follow: \(first.standardError)")
 
         // What config check prints is a settings file that gives the same settings.
         let file = folder.appendingPathComponent("worker.json")
@@ -114,6 +116,45 @@ struct OperationsTests {
         for flag in ["--bootstrap-servers", "--store", "--kafka-property", "--disable-command", "--store-timeout-seconds"] {
             #expect(helpText.contains(flag), "\(flag) is in the help")
         }
+    }
+
+    @Test("the gateway's settings come from the same declarations: file, PAYMENT_GATEWAY_* and flags in that order, config check-gateway, a fault named")
+    func gatewaySettings() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"bootstrap_servers": "file:9092", "max_pending": 7, "reply_timeout_seconds": 3, "kafka_properties": ["sasl.password=s3cret"]}"#.utf8).write(to: file)
+        let check = try ChildProcess(TestBinaries.paymentWorker, ["config", "check-gateway", "--config", file.path, "--max-pending", "9"],
+                                     environment: ["PAYMENT_GATEWAY_MAX_PENDING": "8", "PAYMENT_GATEWAY_LISTEN": "0.0.0.0:9000", "PAYMENT_GATEWAY_LOG_FORMAT": "json"])
+        #expect(try await check.waitForExit() == 0, "\(check.standardError)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any])
+        #expect(shown["bootstrap_servers"] as? String == "file:9092" && shown["max_pending"] as? Int == 9)
+        #expect(shown["listen"] as? String == "0.0.0.0:9000" && shown["reply_timeout_seconds"] as? Int == 3 && shown["log_format"] as? String == "json")
+        #expect(shown["kafka_properties"] as? [String] == ["sasl.password=<redacted>"] && !check.standardOutput.contains("s3cret"))
+        #expect(check.standardError.contains("import chunks up to 979265 bytes and 10000 lines (import_chunk_lines)"), "\(check.standardError)")
+
+        let bad = try ChildProcess(TestBinaries.paymentWorker, ["config", "check-gateway", "--bootstrap-servers", "k:9092", "--listen", "nowhere"])
+        #expect(try await bad.waitForExit() == 1)
+        #expect(bad.standardError.contains("listen: expected HOST:PORT, not 'nowhere'"), "\(bad.standardError)")
+        let none = try ChildProcess(TestBinaries.paymentWorker, ["gateway"])
+        #expect(try await none.waitForExit() != 0)
+        #expect(none.standardError.contains("bootstrap_servers: required"), "\(none.standardError)")
+    }
+
+    @Test("the README's settings tables name every setting of run and gateway, and nothing else", arguments: [
+        ("check", "| setting |"), ("check-gateway", "| gateway setting |"),
+    ])
+    func readmeSettingsTables(check: String, tableHeader: String) async throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let table = readme.components(separatedBy: "\n").drop { !$0.hasPrefix(tableHeader) }.dropFirst(2).prefix { $0.hasPrefix("|") }
+        let documented = Set(table.flatMap { row in
+            (row.split(separator: "|").first ?? "").matches(of: /`([a-z_]+)`/).map { String($0.1) }
+        })
+        let process = try ChildProcess(TestBinaries.paymentWorker, ["config", check, "--bootstrap-servers", "k:9092"])
+        #expect(try await process.waitForExit() == 0, "\(process.standardError)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(process.standardOutput.utf8)) as? [String: Any])
+        #expect(documented == Set(shown.keys), "README.md's table under '\(tableHeader)' differs from the declarations")
     }
 
     @Test("the settings file shipped for docker compose passes config check")

@@ -2,24 +2,24 @@ import ArgumentParser
 import Configuration
 import Foundation
 
-/// The flags of `run` and `config check`: `--config FILE`, and one flag for each setting of
-/// `WorkerSettings.declarations` (each is also `PAYMENT_WORKER_<NAME>` in the environment and
-/// `<name>` in the file; a flag given wins). The setting flags are read from that table rather
-/// than declared here a second time; `--help` lists them from it too.
-struct WorkerOptions: ParsableArguments {
-    static let settingsHelp: String = {
+/// The flags of a process (`run`, `gateway`) and of its `config check`: `--config FILE`, and
+/// one flag for each setting of its `declarations` (each is also `<PREFIX>_<NAME>` in the
+/// environment and `<name>` in the file; a flag given wins). The setting flags are read from
+/// that table rather than declared a second time; `--help` lists them from it too.
+struct SettingsOptions<Settings: ProcessSettings>: ParsableArguments {
+    static var settingsHelp: String {
         var text = "Settings (flag, environment variable, default; the JSON file takes the names in snake_case):\n"
-        let defaults = WorkerSettings()
-        for setting in WorkerSettings.declarations {
+        let defaults = Settings()
+        for setting in Settings.declarations {
             let value = setting.kind == .switchFlag ? "" : setting.kind == .number ? " <n>" : " <value>"
             let shown = setting.show(defaults)
             let fallback = shown is NSNull || (shown as? [String])?.isEmpty == true ? "none" : "\(shown)"
             text += "\(setting.flag)\(value): \(setting.help) (\(setting.environmentVariable), default \(fallback))\n"
         }
         return text
-    }()
+    }
 
-    @Option(help: "A JSON settings file (PAYMENT_WORKER_CONFIG); see README, Operations.")
+    @Option(help: "A JSON settings file (<PREFIX>_CONFIG: PAYMENT_WORKER_CONFIG, PAYMENT_GATEWAY_CONFIG); see README, Operations.")
     var config: String?
 
     /// The setting flags, as given: read by `flagValues`.
@@ -28,7 +28,7 @@ struct WorkerOptions: ParsableArguments {
 
     /// The flags given, as the top layer of the settings.
     func flagValues() throws -> [String: ConfigValue] {
-        let declarations = Dictionary(uniqueKeysWithValues: WorkerSettings.declarations.map { ($0.flag, $0) })
+        let declarations = Dictionary(uniqueKeysWithValues: Settings.declarations.map { ($0.flag, $0) })
         var values: [String: ConfigValue] = [:]
         var lists: [String: (secret: Bool, values: [String])] = [:]
         var remaining = settingFlags[...]
@@ -66,7 +66,9 @@ struct WorkerOptions: ParsableArguments {
         return (String(token[..<equals]), String(token[token.index(after: equals)...]))
     }
 
-    func settings(environment: [String: String]) async throws -> WorkerSettings {
-        try await WorkerSettings.load(flags: flagValues(), environment: environment, file: config ?? environment["PAYMENT_WORKER_CONFIG"])
+    func settings(environment: [String: String]) async throws -> Settings {
+        try await Settings.load(flags: flagValues(), environment: environment, file: config ?? environment[Settings.environmentPrefix + "_CONFIG"])
     }
 }
+
+typealias WorkerOptions = SettingsOptions<WorkerSettings>
