@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One SwiftPM target per handler plugin, each in plugins/<Name>/ with a `<Name>Plugin` type,
-// seeing only the domain and the runtime's plugin protocol (DESIGN.md §1). A name here is a
+// seeing only the domain and the runtime's plugin protocol (docs/contract.md §1). A name here is a
 // command's whole registration: the worker's list of plugins is generated from it.
 let pluginNames = ["UpdateOrders", "UpdatePayments", "GetPayments", "DeletePayments", "CancelPayment"]
 
@@ -91,7 +91,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The seeds' HTTP APIs in front of Kafka (DESIGN.md §8): Kafka layer, domain codes only.
+        // The seeds' HTTP APIs in front of Kafka (docs/contract.md §8): Kafka layer, domain codes only.
         .target(
             name: "Gateway",
             dependencies: [

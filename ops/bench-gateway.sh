@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP gateway benchmark (DESIGN.md §8), release build: a dev broker with 4 partitions, a
+# HTTP gateway benchmark (docs/contract.md §8), release build: a dev broker with 4 partitions, a
 # worker on a fresh SQLite file and a gateway, driven by wrk (a Debian package) with
 # GetPayments and single-line UpdatePayments at 1, 64 and 512 connections, DURATION seconds
 # each (default 10), and the same commands sent straight to Kafka by as many closed-loop

@@ -3,7 +3,7 @@ import Kafka
 import PaymentsDomain
 
 /// A CSV import too large for one Kafka message, sent as consecutive chunk commands of whole
-/// lines (DESIGN.md §8, as `payment-worker send` does): in order under one message key, chunk
+/// lines (docs/contract.md §8, as `payment-worker send` does): in order under one message key, chunk
 /// n with idempotency key `K/n` and correlation id `<id>/n`. Its replies are joined into one
 /// reply under the request's correlation id, so the request is answered (or its `Location`
 /// fetched) as any other.

@@ -2,19 +2,20 @@ import Foundation
 import HTTPTypes
 import Kafka
 
-/// An HTTP request of the seeds' APIs turned into a command (DESIGN.md §8), or why not.
+/// An HTTP request of the seeds' APIs turned into a command (docs/contract.md §8), or why not.
 struct ForwardedCommand: Sendable {
     var name: String
     var headers: [KafkaHeader]
     var body: [UInt8]
 
     static let cin7Path = "/cloud/APILite/APILite.ashx"
-    static let cancelPath = "/payments/cancel"
 
     /// Cin7 API Lite: `apiid`, `apikey` and `action` from the query become headers; the rest
-    /// of the query (as received, still URL-encoded) is the body of a GET, the request body
-    /// that of a POST or PUT.
-    static func cin7(method: HTTPRequest.Method, query: String, body: [UInt8]) throws(GatewayFailure) -> ForwardedCommand {
+    /// of the query (as received, still URL-encoded) is the body of a read, the request body
+    /// that of a write. An action no command serves is `UNKNOWN_COMMAND` whatever the method.
+    static func cin7(
+        method: HTTPRequest.Method, query: String, body: [UInt8], routes: GatewayRoutes
+    ) throws(GatewayFailure) -> ForwardedCommand {
         var credentials: [String: String] = [:]
         var rest: [Substring] = []
         for item in query.split(separator: "&") {
@@ -27,9 +28,13 @@ struct ForwardedCommand: Sendable {
             }
         }
         guard let action = credentials["action"], !action.isEmpty else {
-            throw GatewayFailure(.badRequest, code: "MALFORMED", "the action query parameter is required (GetPayments, UpdatePayments, DeletePayments, UpdateOrders)")
+            throw GatewayFailure(.badRequest, code: "MALFORMED",
+                                 "the action query parameter is required (\(routes.cin7Actions.joined(separator: ", ")))")
         }
-        let reads = ["GetPayments", "DeletePayments"].contains(action)
+        guard let reads = routes.cin7[action] else {
+            throw GatewayFailure(.badRequest, code: "UNKNOWN_COMMAND",
+                                 "there is no action '\(action)'; the actions are \(routes.cin7Actions.joined(separator: ", "))")
+        }
         switch method {
         case .get where reads, .post where !reads, .put where !reads:
             break
@@ -51,10 +56,25 @@ struct ForwardedCommand: Sendable {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    /// CRM.COM `POST /payments/cancel`: the JSON body, token inside.
-    static func cancel(body: [UInt8]) -> ForwardedCommand {
-        ForwardedCommand(name: "CancelPayment", headers: [KafkaHeader(name: "command", string: "CancelPayment")], body: body)
+    /// A command whose body is `POST`ed to a path of its own (CRM.COM's
+    /// `/payments/cancel`: the JSON body, token inside).
+    static func posted(_ command: String, body: [UInt8]) -> ForwardedCommand {
+        ForwardedCommand(name: command, headers: [KafkaHeader(name: "command", string: command)], body: body)
     }
+}
+
+/// The commands the gateway serves and how, from the plugins' declarations: Cin7 actions
+/// (read or write) and paths that take a `POST`.
+public struct GatewayRoutes: Sendable {
+    /// Whether each Cin7 action reads (GET) or writes (POST, PUT).
+    public var cin7: [String: Bool] = [:]
+    /// The command posted to each path.
+    public var posts: [String: String] = [:]
+
+    public init() {}
+
+    var cin7Actions: [String] { cin7.keys.sorted() }
+    var commands: Set<String> { Set(cin7.keys).union(posts.values) }
 }
 
 /// A request answered by the gateway itself, never forwarded.

@@ -8,7 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// `payment-worker gateway` (DESIGN.md §8): the seeds' HTTP APIs in front of Kafka. Each
+/// `payment-worker gateway` (docs/contract.md §8): the seeds' HTTP APIs in front of Kafka. Each
 /// request becomes one command; its reply, read from the results topic's end outside any
 /// group and matched by correlation id, is the response. It stores nothing: a restart loses
 /// no command (it is in Kafka), and a client polls its `Location` or retries with its
@@ -38,14 +38,17 @@ public struct Gateway: Service {
             logger: logger)
         let board = ReplyBoard(capacity: configuration.maxPending, keep: configuration.keepReplies)
         let handler = GatewayHandler(
-            configuration: configuration, producer: producer, board: board, metrics: GatewayMetrics(), logger: logger)
+            configuration: configuration, producer: producer, board: board,
+            metrics: GatewayMetrics(commands: configuration.routes.commands), logger: logger)
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .put] {
             router.on(RouterPath(ForwardedCommand.cin7Path), method: method) { request, _ in
                 await handler.cin7(request)
             }
         }
-        router.post(RouterPath(ForwardedCommand.cancelPath)) { request, _ in await handler.cancel(request) }
+        for (path, command) in configuration.routes.posts {
+            router.post(RouterPath(path)) { request, _ in await handler.post(command, request) }
+        }
         router.get("/replies/:id") { _, context in handler.reply(id: context.parameters.get("id") ?? "") }
         router.get("/health/live") { _, _ in GatewayHandler.json(.ok, #"{"status":"live"}"#) }
         let brokerReachable = BrokerReachability()
@@ -126,13 +129,13 @@ struct GatewayHandler: Sendable {
     func cin7(_ request: Request) async -> Response {
         await measured {
             await forward(request) { body throws(GatewayFailure) in
-                try ForwardedCommand.cin7(method: request.method, query: request.uri.query ?? "", body: body)
+                try ForwardedCommand.cin7(method: request.method, query: request.uri.query ?? "", body: body, routes: configuration.routes)
             }
         }
     }
 
-    func cancel(_ request: Request) async -> Response {
-        await measured { await forward(request) { body in ForwardedCommand.cancel(body: body) } }
+    func post(_ command: String, _ request: Request) async -> Response {
+        await measured { await forward(request) { body in ForwardedCommand.posted(command, body: body) } }
     }
 
     /// Counts the response by status code and times it; gauges the requests waiting.

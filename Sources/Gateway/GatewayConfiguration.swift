@@ -1,6 +1,6 @@
 import Kafka
 
-/// What `payment-worker gateway` runs with (DESIGN.md §8).
+/// What `payment-worker gateway` runs with (docs/contract.md §8).
 public struct GatewayConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8081
@@ -20,6 +20,8 @@ public struct GatewayConfiguration: Sendable {
     /// The commands whose CSV body may be sent as consecutive chunk commands when it is too
     /// large for one message, as their plugins declare.
     public var chunkedImportCommands: Set<String> = []
+    /// The commands served and how, as the plugins declare.
+    public var routes = GatewayRoutes()
     /// Most lines in one chunk command (the worker's default lines-per-command limit is
     /// 100 000); a chunk also stays under the producer's `message.max.bytes`.
     public var linesPerChunk = 10_000

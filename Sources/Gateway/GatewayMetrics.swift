@@ -3,7 +3,6 @@ import Metrics
 /// The gateway's metrics, their handles made once: a handle made per request cost a lookup
 /// in the metrics registry under its lock, three times a request.
 struct GatewayMetrics: Sendable {
-    static let commands: Set = ["UpdatePayments", "UpdateOrders", "GetPayments", "DeletePayments", "CancelPayment"]
     private static let codes = [200, 202, 400, 401, 404, 405, 409, 413, 500, 503]
 
     private let commandCounters: [String: Counter]
@@ -12,10 +11,11 @@ struct GatewayMetrics: Sendable {
     private let latency = Metrics.Timer(label: "payment_gateway_request_seconds")
     private let pending = Gauge(label: "payment_gateway_pending_replies")
 
-    init() {
+    /// `commands`: the commands served, the only values of the `command` label.
+    init(commands: Set<String>) {
         var commandCounters: [String: Counter] = [:]
         // Known commands only as label values: a client cannot make a label per action it sends.
-        for command in Self.commands.union(["unknown"]) {
+        for command in commands.union(["unknown"]) {
             commandCounters[command] = Counter(label: "payment_gateway_commands_total", dimensions: [("command", command)])
         }
         self.commandCounters = commandCounters

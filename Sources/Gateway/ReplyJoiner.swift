@@ -1,6 +1,6 @@
 import Kafka
 
-/// Joins a reply published in parts (`reply-part: i/n`, DESIGN.md §4) into one message whose
+/// Joins a reply published in parts (`reply-part: i/n`, docs/contract.md §4) into one message whose
 /// body is one CSV: the first part whole, then the rows of the others without their header.
 /// A reply in one message passes through as it is.
 public struct ReplyJoiner {

@@ -3,7 +3,7 @@ import HTTPTypes
 import Kafka
 import PaymentsDomain
 
-/// How a reply is answered over HTTP (DESIGN.md §8): its body and content type; 200 for `ok`
+/// How a reply is answered over HTTP (docs/contract.md §8): its body and content type; 200 for `ok`
 /// and `partial`, for `error` a status by its code.
 enum ReplyResponse {
     static func status(of reply: KafkaConsumerMessage) -> HTTPResponse.Status {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the worker keeps its state, parsed from `--store` (DESIGN.md §7):
+/// Where the worker keeps its state, parsed from `--store` (docs/contract.md §7):
 /// `sqlite:PATH` or a `postgres://` / `postgresql://` URL.
 public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)

@@ -6,7 +6,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `payment-worker gateway` (DESIGN.md §8): the Cin7 API Lite and CRM.COM `payments/cancel`
+/// `payment-worker gateway` (docs/contract.md §8): the Cin7 API Lite and CRM.COM `payments/cancel`
 /// HTTP APIs in front of Kafka, beside any number of workers and other gateways. Settings
 /// come from `--config FILE`, the environment and flags, as `run`'s do.
 struct GatewayCommand: AsyncParsableCommand {

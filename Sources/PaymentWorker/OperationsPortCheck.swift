@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Start-up checks the operations port before the worker joins its group (DESIGN.md §5): a
+/// Start-up checks the operations port before the worker joins its group (docs/contract.md §5): a
 /// port in use found only after joining cost the group a rebalance for nothing.
 enum OperationsPortCheck {
     struct PortInUse: Error, CustomStringConvertible {

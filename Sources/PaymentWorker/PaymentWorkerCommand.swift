@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import Logging
 import WorkerRuntime
 
@@ -14,6 +15,19 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
     /// Every handler plugin this build has (Package.swift's `pluginNames`), all enabled.
     static var plugins: PluginRegistry {
         PluginRegistry(CommandPlugins.all)
+    }
+
+    /// Where the gateway serves each command, as its plugin declares.
+    static var gatewayRoutes: GatewayRoutes {
+        var routes = GatewayRoutes()
+        for plugin in CommandPlugins.all.map({ type(of: $0) }) {
+            switch plugin.http {
+            case .cin7(let reads): routes.cin7[plugin.command] = reads
+            case .post(let path): routes.posts[path] = plugin.command
+            case nil: break
+            }
+        }
+        return routes
     }
 
     /// The commands whose CSV imports may be cut into chunks, as their plugins declare.

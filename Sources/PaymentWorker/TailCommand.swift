@@ -55,7 +55,7 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     /// An error event as `time  error  CODE  command  message  key=value...`; an event that is
-    /// not the JSON of DESIGN.md §4 is shown as it is.
+    /// not the JSON of docs/contract.md §4 is shown as it is.
     static func errorLine(time: String, body: String) -> String {
         guard let event = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
               let code = event["code"] as? String else { return "\(time)  error  \(body)" }

@@ -14,6 +14,9 @@ public protocol CommandPlugin: Sendable {
     /// False unless a plugin says so: only a command whose lines are independent may be cut.
     static var acceptsChunkedImports: Bool { get }
 
+    /// How the HTTP gateway reaches the command, or nil when it is not served over HTTP.
+    static var http: HTTPBinding? { get }
+
     /// Who is asking. Cin7-style commands carry `apiid` and `apikey` headers (the default);
     /// CancelPayment carries a token in its JSON body.
     func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials
@@ -23,6 +26,15 @@ public protocol CommandPlugin: Sendable {
 
     /// The reply of a command that cannot run, or that its logic refused.
     func errorReply(_ error: DomainError) -> StoredReply
+}
+
+/// Where a command is served over HTTP (docs/contract.md §8).
+public enum HTTPBinding: Sendable, Hashable {
+    /// Cin7 API Lite: `action=<command>` on its path. A read is a `GET` whose query, less
+    /// `apiid`, `apikey` and `action`, is the body; a write is a `POST` (or `PUT`) of the body.
+    case cin7(reads: Bool)
+    /// A `POST` of the body to `path`.
+    case post(path: String)
 }
 
 /// A command as the runtime hands it over: its body and headers (names lower-case).
@@ -66,6 +78,8 @@ public enum ReplyStatus: String, Sendable {
 
 extension CommandPlugin {
     public static var acceptsChunkedImports: Bool { false }
+
+    public static var http: HTTPBinding? { nil }
 
     /// Cin7-style: the `apiid` and `apikey` headers.
     public func credentials(_ request: CommandRequest) throws(DomainError) -> Credentials {

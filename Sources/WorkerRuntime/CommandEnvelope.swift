@@ -1,7 +1,7 @@
 import Kafka
 
 /// A command message as the runtime reads it: headers by lower-case name, where it came from,
-/// and whether its headers are within their limits (DESIGN.md §3). A class: a command's
+/// and whether its headers are within their limits (docs/contract.md §3). A class: a command's
 /// envelope travels through steps, pending writes and replies, and a struct of a dozen
 /// references cost a retain for each of them at every copy.
 final class CommandEnvelope: Sendable {

@@ -16,7 +16,7 @@ struct CommandHandler: Sendable {
     let logger: Logger
     /// Where a call that finds the store away waits until it answers again.
     let outage: StoreOutage
-    /// The Kafka cluster's id, the first part of a default idempotency key (DESIGN.md §3).
+    /// The Kafka cluster's id, the first part of a default idempotency key (docs/contract.md §3).
     var clusterID = ""
 
     /// What the worker publishes, built for this configuration: the worker's own follow-ups

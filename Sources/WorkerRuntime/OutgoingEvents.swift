@@ -2,14 +2,14 @@ import Foundation
 import Kafka
 import PaymentsDomain
 
-/// Builds what the worker publishes: replies, error events and DLQ copies (DESIGN.md §2, §4).
+/// Builds what the worker publishes: replies, error events and DLQ copies (docs/contract.md §2, §4).
 struct OutgoingEvents: Sendable {
     let topics: WorkerConfiguration.Topics
     /// The producer's `message.max.bytes`: a larger reply is published in parts.
     var messageMaxBytes = 1_000_000
 
     /// The reply, as one message or, when its CSV body is too large for one, as whole-CSV
-    /// parts in order, each with `reply-part: i/n` (DESIGN.md §4). A replay cuts the same
+    /// parts in order, each with `reply-part: i/n` (docs/contract.md §4). A replay cuts the same
     /// stored body the same way.
     func replies(to envelope: CommandEnvelope, command: String, reply: StoredReply, replayed: Bool) -> [KafkaProducerMessage] {
         let single = self.reply(to: envelope, command: command, reply: reply, replayed: replayed)

@@ -1,4 +1,4 @@
-/// A CSV reply too large for one Kafka message, cut into whole CSVs (DESIGN.md §4): each part
+/// A CSV reply too large for one Kafka message, cut into whole CSVs (docs/contract.md §4): each part
 /// is the header row and complete rows, in order, at most `maxBytes` long unless one row
 /// alone is longer (that part then fails to publish as too large, and is handled so).
 enum ReplyParts {

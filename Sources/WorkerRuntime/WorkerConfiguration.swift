@@ -40,7 +40,7 @@ public struct WorkerConfiguration: Sendable {
     public var storeCallTimeout: Duration = .seconds(20)
     /// How often the store is probed while it is away: capped, jittered backoff.
     public var storeProbe = RetryPolicy(initialBackoff: .milliseconds(250), maxBackoff: .seconds(30))
-    /// Work in flight with nothing done for longer than this fails liveness (DESIGN.md §5).
+    /// Work in flight with nothing done for longer than this fails liveness (docs/contract.md §5).
     public var livenessWindow: Duration = .seconds(60)
     /// How often readiness (store, broker) and the lag gauges are refreshed.
     public var healthCheckInterval: Duration = .seconds(2)

@@ -6,6 +6,7 @@ import PluginProtocol
 /// answers with the payment and the POSTED cancellation, in CRM.COM's JSON envelope.
 public struct CancelPaymentPlugin: CommandPlugin {
     public static let command = "CancelPayment"
+    public static let http: HTTPBinding? = .post(path: "/payments/cancel")
 
     public init() {}
 
@@ -67,7 +68,7 @@ public struct CancelPaymentPlugin: CommandPlugin {
 
     // MARK: - Reading the request
 
-    /// The body as a JSON object, read strictly (RFC 8259, DESIGN.md §3).
+    /// The body as a JSON object, read strictly (RFC 8259, docs/contract.md §3).
     static func object(_ request: CommandRequest) throws(DomainError) -> [String: JSONValue] {
         let parsed: JSONValue
         do {

@@ -10,7 +10,7 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Strict RFC 8259 (DESIGN.md §3): no comments, single quotes, trailing commas, `NaN`,
+    /// Strict RFC 8259 (docs/contract.md §3): no comments, single quotes, trailing commas, `NaN`,
     /// leading `+` or `.`, hex; a key given twice in one object is refused, so that two
     /// parsers in one pipeline can never read different values from the same body.
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {

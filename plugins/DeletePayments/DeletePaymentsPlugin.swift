@@ -5,6 +5,7 @@ import PluginProtocol
 /// (`PaymentId,PaymentImportedRef,OrderId,OrderRef`), or an empty body when none.
 public struct DeletePaymentsPlugin: CommandPlugin {
     public static let command = "DeletePayments"
+    public static let http: HTTPBinding? = .cin7(reads: true)
 
     public init() {}
 

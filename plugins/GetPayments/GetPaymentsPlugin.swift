@@ -5,6 +5,7 @@ import PluginProtocol
 /// an empty body when no row matches. Read-only, never recorded.
 public struct GetPaymentsPlugin: CommandPlugin {
     public static let command = "GetPayments"
+    public static let http: HTTPBinding? = .cin7(reads: true)
 
     public init() {}
 

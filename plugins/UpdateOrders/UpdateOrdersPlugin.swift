@@ -4,6 +4,7 @@ import PluginProtocol
 /// Registers orders (`LineId,OrderId,OrderRef`), so that payments can be inserted on them.
 public struct UpdateOrdersPlugin: CommandPlugin {
     public static let command = "UpdateOrders"
+    public static let http: HTTPBinding? = .cin7(reads: false)
     /// An import's lines are independent: one cut into chunks is answered as the whole.
     public static let acceptsChunkedImports = true
 

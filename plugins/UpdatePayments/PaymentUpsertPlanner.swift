@@ -46,7 +46,7 @@ public struct PaymentUpsertPlan: Sendable {
     }
 }
 
-/// The rules of UpdatePayments (DESIGN.md §6), shared by every store: PaymentId given ->
+/// The rules of UpdatePayments (docs/contract.md §6), shared by every store: PaymentId given ->
 /// update it or `Failed`; else an existing PaymentImportedRef -> update that payment; else
 /// insert, which needs an existing order and an Amount. An update sets only the columns given.
 public enum PaymentUpsertPlanner {

@@ -4,6 +4,7 @@ import PluginProtocol
 /// Cin7 UpdatePayments: a CSV upsert, one reply row per line with its errors.
 public struct UpdatePaymentsPlugin: CommandPlugin {
     public static let command = "UpdatePayments"
+    public static let http: HTTPBinding? = .cin7(reads: false)
     /// An import's lines are independent: one cut into chunks is answered as the whole.
     public static let acceptsChunkedImports = true
 

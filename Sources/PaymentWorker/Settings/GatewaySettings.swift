@@ -1,7 +1,7 @@
 import Gateway
 import Kafka
 
-/// Everything `gateway` is configured with (DESIGN.md §8), read as `run`'s settings are:
+/// Everything `gateway` is configured with (docs/contract.md §8), read as `run`'s settings are:
 /// flags over `PAYMENT_GATEWAY_*` over the JSON file. The Kafka connection, the topics and the
 /// logging are the entries every process shares.
 struct GatewaySettings: ProcessSettings {
@@ -58,6 +58,7 @@ struct GatewaySettings: ProcessSettings {
         configuration.commandsTopic = shared.topics.commands
         configuration.resultsTopic = shared.topics.results
         configuration.chunkedImportCommands = PaymentWorkerCommand.chunkedImportCommands
+        configuration.routes = PaymentWorkerCommand.gatewayRoutes
         return configuration
     }
 }

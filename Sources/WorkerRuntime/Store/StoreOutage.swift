@@ -1,7 +1,7 @@
 import PaymentsDomain
 import Synchronization
 
-/// The store being away is not a command's fault (DESIGN.md §5). The first failure that says
+/// The store being away is not a command's fault (docs/contract.md §5). The first failure that says
 /// so opens an outage: every caller waits, `changed` tells the worker (which stops fetching,
 /// reports not ready, logs and counts once), and `run` probes the store with capped, jittered
 /// backoff for as long as it takes. The first probe that passes closes the outage: `changed`

@@ -2,7 +2,7 @@ import PaymentsDomain
 
 /// A store whose every call answers within `timeout`: a call that does not (a lost
 /// connection, a pool waiting for one, a file lock held forever) fails as the store being
-/// unavailable, which the worker waits out rather than hanging on it (DESIGN.md §5).
+/// unavailable, which the worker waits out rather than hanging on it (docs/contract.md §5).
 struct StoreWithDeadline: PaymentStore {
     let store: any PaymentStore
     let timeout: Duration

@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Testing
 
-/// Bad and big input end to end, limits at their defaults (DESIGN.md §3, §6): each gets its
+/// Bad and big input end to end, limits at their defaults (docs/contract.md §3, §6): each gets its
 /// clear error, nothing is INTERNAL, nothing goes to the DLQ, the partition moves on.
 @Suite("Bad and big input", .serialized, .timeLimit(.minutes(4)))
 struct BadInputTests {

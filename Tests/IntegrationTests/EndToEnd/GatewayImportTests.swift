@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Bulk imports through the gateway (DESIGN.md §8, large imports): an UpdatePayments body
+/// Bulk imports through the gateway (docs/contract.md §8, large imports): an UpdatePayments body
 /// larger than one Kafka message goes as chunk commands and is answered as one CSV.
 @Suite("HTTP gateway: large imports", .serialized, .timeLimit(.minutes(6)))
 struct GatewayImportTests {

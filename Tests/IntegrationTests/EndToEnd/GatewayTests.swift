@@ -5,7 +5,7 @@ import FoundationNetworking
 import Testing
 
 /// `payment-worker gateway` as a process in front of a worker and the dev broker, driven
-/// over HTTP with the seeds' own requests (DESIGN.md §8).
+/// over HTTP with the seeds' own requests (docs/contract.md §8).
 @Suite("HTTP gateway", .timeLimit(.minutes(3)))
 struct GatewayTests {
     static let seedInsert = "OrderRef,PaymentImportedRef,Active,Method,Direction,Amount,Date,TransactionAuthorized,TransactionRef\nRef123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789\n"
@@ -39,7 +39,10 @@ struct GatewayTests {
 
                 #expect(try await gateway.send("GET", "action=GetPayments", credentials: "apiid=123&apikey=wrong").status == 401)
                 #expect(try await gateway.send("GET", "action=GetPayments&where=Colour%3D'red'").status == 400)
-                #expect(try await gateway.send("GET", "action=Transfer").status == 405)
+                // An action no plugin serves is UNKNOWN_COMMAND whatever the method; a known one with the wrong method is 405.
+                let unknown = try await gateway.send("GET", "action=Transfer%22")
+                #expect(unknown.status == 400 && unknown.body.contains(#""code":"UNKNOWN_COMMAND""#), "\(unknown.status) \(unknown.body)")
+                #expect((try? JSONSerialization.jsonObject(with: Data(unknown.body.utf8))) != nil, "a quote in the action keeps the body JSON: \(unknown.body)")
                 #expect(try await gateway.send("POST", "action=Transfer", body: "a\n1\n").status == 400, "UNKNOWN_COMMAND")
                 #expect(try await gateway.send("POST", "action=GetPayments").status == 405)
                 #expect(try await gateway.send("POST", path: "/payments/cancel", body: #"{"token":"B8D7A12E9F91AFADE914B7330AFD08CB","payment_identifier":{"id":"999"},"type_identifier":{"id":"T1"}}"#).status == 404)

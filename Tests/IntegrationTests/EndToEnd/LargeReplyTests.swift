@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Testing
 
-/// Replies too large for one Kafka message (DESIGN.md §4): never dropped, never stuck.
+/// Replies too large for one Kafka message (docs/contract.md §4): never dropped, never stuck.
 @Suite("Large replies", .serialized, .timeLimit(.minutes(5)))
 struct LargeReplyTests {
     /// The parts of the reply to `correlationId`, once all `n` have arrived, in part order.

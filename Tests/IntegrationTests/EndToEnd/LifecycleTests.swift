@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Testing
 
-/// Starting, stopping and starting again (DESIGN.md §3, §5).
+/// Starting, stopping and starting again (docs/contract.md §3, §5).
 @Suite("Lifecycle", .serialized, .timeLimit(.minutes(4)))
 struct LifecycleTests {
     @Test("the embedded default stopped and started again on the same store applies new commands (default keys carry the cluster id)")

@@ -10,7 +10,7 @@ struct WorkerEndToEndTests {
         Ref123,Ref456,1,Direct Credit,1,123.50,2013-09-16 1:00:00,1,ABC123456789
         """
     /// The seed's cancel request without the trailing comma the seed ends its object with,
-    /// which strict JSON (DESIGN.md §3) refuses.
+    /// which strict JSON (docs/contract.md §3) refuses.
     static let seedCancel = """
         {
         	"token": "B8D7A12E9F91AFADE914B7330AFD08CB",

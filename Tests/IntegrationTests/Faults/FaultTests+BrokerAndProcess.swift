@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Testing
 
-/// The broker and the worker process taken away mid-stream (DESIGN.md §5).
+/// The broker and the worker process taken away mid-stream (docs/contract.md §5).
 extension FaultTests {
     /// Sends `total` single-line commands, lets 2 000 be answered, runs `fault`, then counts.
     private func stream(

@@ -4,7 +4,7 @@ import PaymentStores
 import PaymentsDomain
 import Testing
 
-/// The fault suite (DESIGN.md §5): the store, the broker and the worker process taken away
+/// The fault suite (docs/contract.md §5): the store, the broker and the worker process taken away
 /// mid-stream and given back. Each case counts the commands lost, applied twice, sent to the
 /// DLQ and answered `error`, which must all be 0. One case at a time: each loads both cores.
 @Suite("Faults", .serialized, .timeLimit(.minutes(6)))

@@ -5,7 +5,7 @@ import Testing
 import UpdateOrdersPlugin
 import UpdatePaymentsPlugin
 
-/// One suite, run against every store: the rules of DESIGN.md §5 and §6 hold the same on each.
+/// One suite, run against every store: the rules of docs/contract.md §5 and §6 hold the same on each.
 @Suite("Store conformance", .timeLimit(.minutes(3)))
 struct StoreConformanceTests {
     static let seedInsert = """

@@ -22,7 +22,7 @@ struct PluginTests {
         transactionAuthorized: true, transactionRef: "ABC123456789")
 
     /// The seed's request as the seed writes it: with a trailing comma, which RFC 8259 (and
-    /// so DESIGN.md §3) does not allow.
+    /// so docs/contract.md §3) does not allow.
     static let seedCancelAsWritten = """
         {
         	"token": "B8D7A12E9F91AFADE914B7330AFD08CB",

@@ -14,7 +14,7 @@ import UpdatePaymentsPlugin
 @testable import WorkerRuntime
 
 /// Random and mutated commands through the real handler and a real SQLite file: every input
-/// gets its answer by the rules of DESIGN.md §5, none is INTERNAL, nothing crashes. Bounded
+/// gets its answer by the rules of docs/contract.md §5, none is INTERNAL, nothing crashes. Bounded
 /// here; `PAYMENT_WORKER_FUZZ_COUNT=100000 swift test --filter HandlerFuzzTests` runs longer.
 @Suite("Handler fuzz")
 struct HandlerFuzzTests {
