@@ -43,8 +43,8 @@ api="http://127.0.0.1:$port/cloud/APILite/APILite.ashx?apiid=123&apikey=12345&ac
 make_file() {
   awk -v prefix="$1" -v n="$lines" 'BEGIN { print "OrderRef,PaymentImportedRef,Amount,Method"; for (i = 1; i <= n; i++) printf "Ref123,%s-%d,%d.25,Bench import\n", prefix, i, i % 1000 }' >"$work/$1.csv"
 }
-seconds_since() { echo "$(date +%s.%N) - $1" | bc -l; }
-rate() { echo "$lines / $1" | bc -l | xargs printf '%.0f'; }
+seconds_since() { awk -v now="$(date +%s.%N)" -v start="$1" 'BEGIN { print now - start }'; }
+rate() { awk -v lines="$lines" -v seconds="$1" 'BEGIN { printf "%.0f", lines / seconds }'; }
 check_rows() {
   local got
   got=$(($(wc -l <"$1") - 1))
@@ -78,4 +78,4 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int(
 gateway_median=$(median "${gateway_rates[@]}")
 send_median=$(median "${send_rates[@]}")
 echo "| median | $gateway_median | $send_median |"
-echo "gateway / send: $(echo "100 * $gateway_median / $send_median" | bc -l | xargs printf '%.0f') %"
+echo "gateway / send: $(awk -v g="$gateway_median" -v s="$send_median" 'BEGIN { printf "%.0f", 100 * g / s }') %"

@@ -46,14 +46,14 @@ struct SetCommentsPluginTests {
         #expect(errors.count == 1 && errors[0].contains("NOT_FOUND"), "\(errors)")
     }
 
-    @Test("the README's \"Writing a plugin\" example is this test's plugin, word for word")
-    func readmeShowsThePlugin() throws {
+    @Test("docs/plugins.md's example is this test's plugin, word for word")
+    func documentationShowsThePlugin() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/plugins.md"), encoding: .utf8)
         let plugin = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("SetCommentsPlugin.swift"), encoding: .utf8)
-        #expect(readme.contains("```swift\n" + plugin + "```\n"), "README.md's example must be Tests/IntegrationTests/InProcess/SetCommentsPlugin.swift")
+        #expect(guide.contains("```swift\n" + plugin + "```\n"), "docs/plugins.md's example must be Tests/IntegrationTests/InProcess/SetCommentsPlugin.swift")
     }
 
     private func command(_ offset: Int64, _ name: String, _ body: String, key: String? = nil) -> KafkaConsumerMessage {
