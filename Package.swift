@@ -72,6 +72,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The status report a worker publishes and the operator console reads.
+        .target(name: "StatusReport"),
         // What a plugin may see of the runtime: the protocol and its context types.
         .target(name: "PluginProtocol", dependencies: ["PaymentsDomain"]),
         // Envelope, registry, dispatch, idempotency, retries, offsets, shutdown, metrics and
@@ -82,6 +84,7 @@ let package = Package(
                 "Kafka",
                 "PaymentsDomain",
                 "PluginProtocol",
+                "StatusReport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -162,6 +165,7 @@ let package = Package(
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",
+                "StatusReport",
                 "WorkerRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Built with the tests so that they can drive the real binary.

@@ -96,7 +96,8 @@ public struct Gateway: Service {
             }
             group.addTask { await board.expireWaits() }
             group.addTask {
-                var joiner = ReplyJoiner()
+                // A reply's parts come together: what is incomplete past the reply timeout never will be.
+                var joiner = ReplyJoiner(keep: max(configuration.replyTimeout, .seconds(60)))
                 for await batch in consumer.batches {
                     for message in batch {
                         if let whole = joiner.add(message) { board.deliver(whole) }

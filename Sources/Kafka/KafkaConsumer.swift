@@ -323,6 +323,21 @@ public final class KafkaConsumer: Sendable {
         return lag
     }
 
+    /// Each assigned partition's position (the next offset fetched), the next offset stored
+    /// for commit, and the lag as `lag()` counts it. Reads cached values; never blocks.
+    public func progress() throws -> [KafkaTopicPartition: PartitionProgress] {
+        let stored = storedOffsets.withLock { $0 }
+        let partitions = try assignment()
+        let list = NativePartitionList(partitions)
+        _ = rd_kafka_position(client.handle, list.pointer)
+        let positions = list.offsets()
+        let lag = try lag()
+        return Dictionary(uniqueKeysWithValues: partitions.map { partition in
+            (partition, PartitionProgress(position: positions[partition].flatMap { $0 >= 0 ? $0 : nil },
+                                          stored: stored[partition], lag: lag[partition]))
+        })
+    }
+
     /// Stops fetching these partitions until `resume`; what was already handed over stays.
     /// A partition not assigned now is paused when it is.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {

@@ -218,3 +218,19 @@ struct NativePartitionList: ~Copyable {
         rd_kafka_topic_partition_list_destroy(pointer)
     }
 }
+
+/// Where a consumer stands in one partition.
+public struct PartitionProgress: Sendable, Hashable {
+    /// The next offset it fetches, once it has one.
+    public var position: Int64?
+    /// The next offset stored for commit: every message before it is done.
+    public var stored: Int64?
+    /// Messages behind the partition's end.
+    public var lag: Int64?
+
+    public init(position: Int64?, stored: Int64?, lag: Int64?) {
+        self.position = position
+        self.stored = stored
+        self.lag = lag
+    }
+}

@@ -109,7 +109,7 @@ struct DevBrokerService: Service {
 }
 
 enum DevTopics {
-    static let defaults = ["payments.commands", "payments.results", "payments.errors", "payments.dlq"]
+    static let defaults = ["payments.commands", "payments.results", "payments.errors", "payments.dlq", "payments.status"]
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

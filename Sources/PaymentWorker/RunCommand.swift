@@ -40,7 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         let topics = settings.shared.topics
         if bootstrap == nil {
             let broker = try KafkaDevBroker(brokerCount: 1, logger: logger)
-            for topic in [topics.commands, topics.results, topics.errors, topics.dlq] {
+            for topic in [topics.commands, topics.results, topics.errors, topics.dlq, topics.status] {
                 try broker.createTopic(topic, partitions: 4)
             }
             FileHandle.standardOutput.write(Data((broker.bootstrapServers + "\n").utf8))

@@ -209,12 +209,18 @@ struct CommandHandler: Sendable {
         return true
     }
 
+    /// An error event, counted by its code.
+    func errorEvent(for envelope: CommandEnvelope, command: String?, error: DomainError) -> KafkaProducerMessage {
+        metrics.errorEventPublished(code: error.code.rawValue)
+        return events.errorEvent(for: envelope, command: command, error: error)
+    }
+
     /// The reply, and an error event when its status is `error`.
     private func publish(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
         metrics.commandHandled(name, status: reply.status)
         var messages = events.replies(to: envelope, command: name, reply: reply, replayed: replayed)
         if reply.status == ReplyStatus.error.rawValue {
-            messages.append(events.errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
+            messages.append(errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
         }
         return messages
     }
@@ -225,7 +231,7 @@ struct CommandHandler: Sendable {
         metrics.commandHandled(metricLabel(name), status: ReplyStatus.error.rawValue)
         let reply = plugin?.errorReply(error) ?? .cin7Error(error)
         return [events.reply(to: envelope, command: name, reply: reply, replayed: false),
-                events.errorEvent(for: envelope, command: name, error: error)]
+                errorEvent(for: envelope, command: name, error: error)]
     }
 
     /// Poison: a DLQ copy, an error event, and a reply only when the client can match it.
@@ -233,7 +239,7 @@ struct CommandHandler: Sendable {
         logger.warning("poison message", metadata: metadata(envelope, name, error))
         metrics.commandHandled(name.map(metricLabel) ?? "-", status: "poison")
         metrics.sentToDLQ(reason: "poison")
-        var messages = [events.dlqCopy(of: envelope), events.errorEvent(for: envelope, command: name, error: error)]
+        var messages = [events.dlqCopy(of: envelope), errorEvent(for: envelope, command: name, error: error)]
         if envelope.isMatchable {
             let reply = name.flatMap { registry.plugin(for: $0) }?.errorReply(error) ?? .cin7Error(error)
             messages.append(events.reply(to: envelope, command: name ?? "", reply: reply, replayed: false))
@@ -248,7 +254,7 @@ struct CommandHandler: Sendable {
         metrics.commandHandled(name, status: ReplyStatus.error.rawValue)
         metrics.sentToDLQ(reason: "retries_exhausted")
         return [events.reply(to: envelope, command: name, reply: plugin.errorReply(error), replayed: false),
-                events.errorEvent(for: envelope, command: name, error: error),
+                errorEvent(for: envelope, command: name, error: error),
                 events.dlqCopy(of: envelope)]
     }
 

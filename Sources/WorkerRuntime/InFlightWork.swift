@@ -82,6 +82,11 @@ final class InFlightWork: Sendable {
         }
     }
 
+    /// Batches in flight, by partition.
+    func countByPartition() -> [KafkaTopicPartition: Int] {
+        state.withLock { state in state.batches.values.reduce(into: [:]) { $0[$1.partition, default: 0] += 1 } }
+    }
+
     /// Returns once fewer than `limit` batches are in flight.
     func waitUntilBelow(_ limit: Int) async {
         await withCheckedContinuation { continuation in

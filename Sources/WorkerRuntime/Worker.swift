@@ -37,7 +37,7 @@ public struct Worker: Service {
         let producer = producers.current.producer
         let topics = configuration.topics
         do {
-            try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq], timeout: .seconds(10))
+            try await producer.prepare(topics: [topics.results, topics.errors, topics.dlq, topics.status], timeout: .seconds(10))
         } catch {
             // Not fatal: the first publish to each topic fetches what is missing, only later.
             logger.warning("could not fetch the output topics' metadata", metadata: ["error": "\(error)"])
@@ -58,7 +58,11 @@ public struct Worker: Service {
         let outage = storeOutage(holding: consumer)
         let handler = CommandHandler(registry: registry, accounts: accounts, store: store, configuration: configuration,
                                      metrics: metrics, logger: logger, outage: outage, clusterID: clusterID)
+        let reporter = StatusReporter(
+            configuration: configuration, instanceID: configuration.instanceID ?? StatusReporter.defaultInstanceID(), startedAt: Date(),
+            producers: producers, consumer: consumer, inFlight: inFlight, outage: outage, health: health, metrics: metrics)
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await reporter.run() }
             group.addTask { await purgeIdempotencyRecords() }
             group.addTask { await watch(consumer: consumer, producers: producers, outage: outage, inFlight: inFlight) }
             group.addTask { await outage.run() }
@@ -87,6 +91,7 @@ public struct Worker: Service {
         }
         health.set(.consumer, passing: false)
         await consumer.close()
+        await reporter.publishFinal()
         await producers.close(timeout: inFlight.isAbandoned ? .seconds(1) : configuration.shutdownTimeout)
         try await store.close()
         if inFlight.isAbandoned {
@@ -320,12 +325,11 @@ public struct Worker: Service {
               let command = commands.first(where: { $0.offset == offset }) else { return [] }
         let envelope = CommandEnvelope(command, clusterID: handler.clusterID)
         let code: DomainError.Code = error.isMessageTooLarge ? .tooLarge : .internal
-        let events = handler.events
         metrics.sentToDLQ(reason: "reply_refused")
         return [
-            events.errorEvent(for: envelope, command: envelope.command, error: DomainError(
+            handler.errorEvent(for: envelope, command: envelope.command, error: DomainError(
                 code, "the reply (\(message.value?.count ?? 0) bytes) could not be published: \(error.librdkafkaName); the command is in \(configuration.topics.dlq)")),
-            events.dlqCopy(of: envelope),
+            handler.events.dlqCopy(of: envelope),
         ]
     }
 

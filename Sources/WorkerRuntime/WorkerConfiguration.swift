@@ -8,6 +8,8 @@ public struct WorkerConfiguration: Sendable {
         public var results = "payments.results"
         public var errors = "payments.errors"
         public var dlq = "payments.dlq"
+        /// Each worker's status report, keyed by its instance id; compacted.
+        public var status = "payments.status"
 
         public init() {}
     }
@@ -44,6 +46,10 @@ public struct WorkerConfiguration: Sendable {
     public var livenessWindow: Duration = .seconds(60)
     /// How often readiness (store, broker) and the lag gauges are refreshed.
     public var healthCheckInterval: Duration = .seconds(2)
+    /// How often the worker publishes its status report.
+    public var statusInterval: Duration = .seconds(5)
+    /// `sqlite` or `postgres`, as the status report names the store.
+    public var storeKind = "sqlite"
     /// How long SIGTERM waits for in-flight work before giving up on it (uncommitted).
     public var shutdownTimeout: Duration = .seconds(30)
 

@@ -13,9 +13,18 @@ public protocol CommandSource: Sendable {
     func holdFetching(_ hold: Bool) throws
     /// Messages behind each assigned partition's end; never blocks.
     func lag() throws -> [KafkaTopicPartition: Int64]
+    /// Where it stands in each assigned partition; never blocks.
+    func progress() throws -> [KafkaTopicPartition: PartitionProgress]
     /// Revokes the assignment (the listener runs), commits what was stored, and ends
     /// `nextBatch`.
     func close() async
+}
+
+extension CommandSource {
+    /// The lag alone, for a source that knows no more.
+    public func progress() throws -> [KafkaTopicPartition: PartitionProgress] {
+        try lag().mapValues { PartitionProgress(position: nil, stored: nil, lag: $0) }
+    }
 }
 
 /// What the worker needs of its producer.

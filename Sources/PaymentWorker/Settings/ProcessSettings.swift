@@ -53,6 +53,7 @@ extension Setting {
     static var resultsTopic: Setting { .text("results_topic", \.shared.topics.results, help: "Results topic.") }
     static var errorsTopic: Setting { .text("errors_topic", \.shared.topics.errors, help: "Errors topic.") }
     static var dlqTopic: Setting { .text("dlq_topic", \.shared.topics.dlq, help: "DLQ topic.") }
+    static var statusTopic: Setting { .text("status_topic", \.shared.topics.status, help: "Workers' status reports topic.") }
     static var logLevel: Setting { .choice("log_level", \.shared.logLevel, help: "Log level.") }
     static var logFormat: Setting { .choice("log_format", \.shared.logFormat, help: "Log format: text, or json (one object a line).") }
 

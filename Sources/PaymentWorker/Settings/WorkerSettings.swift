@@ -33,7 +33,8 @@ struct WorkerSettings: ProcessSettings {
                   show: { store in StoreLocation(argument: store).map { "\($0)" } ?? store }),
             .switchFlag("dev", \.dev, help: "Provision the seed examples' account and order."),
             .optionalText("accounts_file", \.accountsFile, help: "The accounts file, as 'accounts add' writes it."),
-            .commandsTopic, .resultsTopic, .errorsTopic, .dlqTopic,
+            .commandsTopic, .resultsTopic, .errorsTopic, .dlqTopic, .statusTopic,
+            .seconds("status_interval_seconds", \.runtime.statusInterval, atLeast: 1, help: "How often the worker publishes its status report."),
             .kafkaProperties,
             .number("retry_attempts", \.runtime.retry.attempts, atLeast: 1,
                     help: "Attempts for a command that clashed with a concurrent writer before the DLQ."),
@@ -82,6 +83,7 @@ struct WorkerSettings: ProcessSettings {
         var configuration = runtime
         configuration.kafka = shared.kafka(bootstrapServers: bootstrapServers, clientID: "payment-worker")
         configuration.topics = shared.topics
+        configuration.storeKind = StoreLocation(argument: store).map { if case .postgres = $0 { "postgres" } else { "sqlite" } } ?? "sqlite"
         configuration.limits.csv.maxBytes = configuration.maxMessageBytes
         return configuration
     }

@@ -1,5 +1,6 @@
 import Kafka
 import Metrics
+import StatusReport
 import Synchronization
 
 /// What the worker counts and times, through swift-metrics; `run` exports it in Prometheus
@@ -24,12 +25,25 @@ public final class WorkerMetrics: Sendable {
     private let storeTransaction = Metrics.Timer(label: "payment_worker_store_transaction_seconds")
     private let handling = Metrics.Timer(label: "payment_worker_handling_seconds")
     private let storeAvailability = Gauge(label: "payment_worker_store_available")
+    /// The same counts kept for the status report, which cannot read them back from
+    /// swift-metrics.
+    private let sinceStart = Mutex(WorkerStatusReport.Counters())
 
     public init() {}
+
+    /// What was counted since the worker started, for its status report.
+    var sinceStartCounts: WorkerStatusReport.Counters { sinceStart.withLock { $0 } }
 
     /// A command answered, by command and reply status (`ok`, `partial`, `error`, `poison`).
     func commandHandled(_ command: String, status: String) {
         counter("payment_worker_commands_total", ("command", command), ("status", status)).increment()
+        sinceStart.withLock { $0.commands[command, default: [:]][status, default: 0] += 1 }
+    }
+
+    /// An error event published, by its code.
+    func errorEventPublished(code: String) {
+        counter("payment_worker_error_events_total", ("code", code)).increment()
+        sinceStart.withLock { $0.errorEvents[code, default: 0] += 1 }
     }
 
     func linesHandled(_ command: String, count: Int) {
@@ -39,6 +53,7 @@ public final class WorkerMetrics: Sendable {
     /// A command answered from its idempotency record.
     func replayed(_ command: String) {
         counter("payment_worker_idempotent_replays_total", ("command", command)).increment()
+        sinceStart.withLock { $0.replays += 1 }
     }
 
     /// A transient failure tried again: `store` or `publish`.
@@ -54,6 +69,7 @@ public final class WorkerMetrics: Sendable {
     /// A message copied to the DLQ: `poison`, `retries_exhausted` or `reply_refused`.
     func sentToDLQ(reason: String) {
         counter("payment_worker_dlq_messages_total", ("reason", reason)).increment()
+        sinceStart.withLock { $0.dlqCopies += 1 }
     }
 
     /// 1 while the store answers, 0 during an outage.

@@ -24,4 +24,23 @@ struct ReplyJoinerTests {
         let message = part("H\n1\n", header)
         #expect(joiner.add(message)?.value == message.value)
     }
+
+    @Test("parts of a reply still incomplete past the keep time are dropped, so the joiner's memory is bounded")
+    func incompleteRepliesAreDropped() {
+        var joiner = ReplyJoiner(keep: .seconds(60))
+        let start = ContinuousClock.now
+        #expect(joiner.add(part("H\n1\n", "1/2"), at: start) == nil)
+        #expect(joiner.incomplete == 1)
+        // Within the keep time the part is held and the reply completes.
+        #expect(joiner.add(part("H\n2\n", "2/2"), at: start + .seconds(30)) != nil)
+        #expect(joiner.incomplete == 0)
+        // A part whose others never come is gone once the keep time has passed.
+        var lonely = part("H\n1\n", "1/2")
+        lonely.headers = [KafkaHeader(name: "correlation-id", string: "c2"), KafkaHeader(name: "reply-part", string: "1/2")]
+        #expect(joiner.add(lonely, at: start + .seconds(31)) == nil)
+        #expect(joiner.add(part("H\n1\n", "1/3"), at: start + .seconds(60)) == nil)
+        #expect(joiner.incomplete == 2)
+        #expect(joiner.add(part("H\n2\n", "2/3"), at: start + .seconds(100)) == nil)
+        #expect(joiner.incomplete == 1, "the part of c2 that came at 31 s is dropped at 100 s; c1's second reply stays")
+    }
 }
