@@ -35,8 +35,14 @@ struct StatusReporter: Sendable {
         guard let body = try? WorkerStatusReport.encoder.encode(report) else { return }
         let message = KafkaProducerMessage(topic: configuration.topics.status, key: Array(instanceID.utf8), value: Array(body),
                                            headers: [KafkaHeader(name: "content-type", string: "application/json")])
-        // Not awaited: a report the broker does not take now is superseded by the next.
-        _ = try? await producers.current.producer.publish([message])
+        // The acknowledgement is not awaited: a report the broker does not take now is
+        // superseded by the next. Handing it over has a deadline too, since a producer whose
+        // queue is full (the broker away for long) makes its caller wait for room, and the
+        // worker's shutdown must not wait for a report.
+        let producers = self.producers
+        _ = try? await withDeadline(.seconds(1), onTimeout: { CancellationError() }) {
+            _ = try await producers.current.producer.publish([message])
+        }
     }
 
     func report(final: Bool, now: Date = Date()) -> WorkerStatusReport {
