@@ -16,27 +16,9 @@ pw=.build/release/payment-worker
 lines=${LINES:-100000}
 runs=${RUNS:-3}
 chunk_lines=${CHUNK_LINES:-10000}
-fetch_wait=(--kafka-property "fetch.wait.max.ms=${FETCH_WAIT_MS:-1}")
-work=$(mktemp -d "${TMPDIR:-/tmp}/payment-import-bench.XXXXXX")
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$pw" broker --partitions 4 >"$work/broker.out" 2>/dev/null &
-pids+=("$!")
-until [ -s "$work/broker.out" ]; do sleep 0.1; done
-address=$(head -n 1 "$work/broker.out")
-"$pw" run --bootstrap-servers "$address" "${fetch_wait[@]}" --dev --store "sqlite:$work/bench.sqlite" 2>"$work/worker.err" &
-pids+=("$!")
-until grep -q "partitions assigned" "$work/worker.err"; do sleep 0.1; done
-"$pw" gateway --bootstrap-servers "$address" "${fetch_wait[@]}" --listen 127.0.0.1:0 --reply-timeout-seconds 600 2>"$work/gateway.err" &
-pids+=("$!")
-until grep -q "gateway listening" "$work/gateway.err"; do sleep 0.1; done
-port=$(grep "gateway listening" "$work/gateway.err" | grep -o 'port=[0-9]*' | cut -d= -f2)
+kafka_args=(--kafka-property "fetch.wait.max.ms=${FETCH_WAIT_MS:-1}")
+gateway_args=(--reply-timeout-seconds 600)
+source ops/dev-stack.sh
 api="http://127.0.0.1:$port/cloud/APILite/APILite.ashx?apiid=123&apikey=12345&action=UpdatePayments"
 
 # A file of new payments for order Ref123, its refs prefixed so that no run updates another's.

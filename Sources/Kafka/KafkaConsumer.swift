@@ -304,38 +304,30 @@ public final class KafkaConsumer: Sendable {
     /// in a fetch, minus the offset last stored as done or, before any, the consumer's
     /// position. Reads cached values; never blocks.
     public func lag() throws -> [KafkaTopicPartition: Int64] {
-        let nextOffsets = storedOffsets.withLock { $0 }
-        let partitions = try assignment()
-        let list = NativePartitionList(partitions)
-        _ = rd_kafka_position(client.handle, list.pointer)
-        let positions = list.offsets()
-        var lag: [KafkaTopicPartition: Int64] = [:]
-        for partition in partitions {
-            var low: Int64 = -1
-            var high: Int64 = -1
-            let error = partition.topic.withCString { topic in
-                rd_kafka_get_watermark_offsets(client.handle, topic, partition.partition, &low, &high)
-            }
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
-            guard let done = nextOffsets[partition] ?? positions[partition].flatMap({ $0 >= 0 ? $0 : nil }) else { continue }
-            lag[partition] = max(0, high - done)
-        }
-        return lag
+        try progress().compactMapValues(\.lag)
     }
 
     /// Each assigned partition's position (the next offset fetched), the next offset stored
-    /// for commit, and the lag as `lag()` counts it. Reads cached values; never blocks.
+    /// for commit, and its lag (see `lag()`). Reads cached values; never blocks.
     public func progress() throws -> [KafkaTopicPartition: PartitionProgress] {
         let stored = storedOffsets.withLock { $0 }
         let partitions = try assignment()
         let list = NativePartitionList(partitions)
         _ = rd_kafka_position(client.handle, list.pointer)
         let positions = list.offsets()
-        let lag = try lag()
-        return Dictionary(uniqueKeysWithValues: partitions.map { partition in
-            (partition, PartitionProgress(position: positions[partition].flatMap { $0 >= 0 ? $0 : nil },
-                                          stored: stored[partition], lag: lag[partition]))
-        })
+        var progress: [KafkaTopicPartition: PartitionProgress] = [:]
+        for partition in partitions {
+            let position = positions[partition].flatMap { $0 >= 0 ? $0 : nil }
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let error = partition.topic.withCString { topic in
+                rd_kafka_get_watermark_offsets(client.handle, topic, partition.partition, &low, &high)
+            }
+            let done = stored[partition] ?? position
+            let lag = error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? done.map { max(0, high - $0) } : nil
+            progress[partition] = PartitionProgress(position: position, stored: stored[partition], lag: lag)
+        }
+        return progress
     }
 
     /// Stops fetching these partitions until `resume`; what was already handed over stays.
