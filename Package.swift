@@ -107,9 +107,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The operator console (docs/contract.md §9): Kafka layer and the status report's types only.
+        .target(
+            name: "Console",
+            dependencies: [
+                "Kafka",
+                "StatusReport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "PaymentWorker",
             dependencies: [
+                "Console",
                 "Gateway",
                 "Kafka",
                 "PaymentsDomain",
@@ -155,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Gateway", "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "WorkerRuntime",
+                "Console", "Gateway", "Kafka", "PaymentsDomain", "PaymentStores", "PluginProtocol", "StatusReport", "WorkerRuntime",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ] + pluginNames.map { .target(name: "\($0)Plugin") }
         ),

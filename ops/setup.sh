@@ -10,6 +10,7 @@ packages=(
   postgresql                  # the server the PostgreSQL tests start on loopback
   e2fsprogs                   # mkfs.ext4 and chattr, for the read-only-file fault test
   wrk                         # the HTTP load tool of the gateway benchmark
+  chromium chromium-driver    # a real headless browser, driven over WebDriver by the console's tests
 )
 
 missing=()

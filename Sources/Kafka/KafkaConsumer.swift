@@ -46,7 +46,7 @@ public final class KafkaConsumer: Sendable {
         logger: Logger = Logger(label: "kafka.consumer"),
         timeout: Duration = .seconds(10)
     ) async throws -> KafkaConsumer {
-        try await assigned(topics, at: \.upperBound, configuration: configuration, logger: logger, timeout: timeout).consumer
+        try await assigned(to: topics, from: .offset { $1.upperBound }, configuration: configuration, logger: logger, timeout: timeout).consumer
     }
 
     /// Reads every partition of `topics` from the oldest message it holds, outside any group;
@@ -58,29 +58,59 @@ public final class KafkaConsumer: Sendable {
         logger: Logger = Logger(label: "kafka.consumer"),
         timeout: Duration = .seconds(10)
     ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>]) {
-        try await assigned(topics, at: \.lowerBound, configuration: configuration, logger: logger, timeout: timeout)
+        let reader = try await assigned(to: topics, from: .offset { $1.lowerBound }, configuration: configuration, logger: logger, timeout: timeout)
+        return (reader.consumer, reader.offsets)
     }
 
-    private static func assigned(
-        _ topics: [String], at position: @escaping @Sendable (Range<Int64>) -> Int64,
-        configuration: KafkaConsumerConfiguration, logger: Logger, timeout: Duration
-    ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>]) {
+    /// Where an assigned reader starts in each partition.
+    public enum StartPosition: Sendable {
+        /// An offset chosen from the partition's offsets as the broker reports them now
+        /// (clamped to them).
+        case offset(@Sendable (KafkaTopicPartition, Range<Int64>) -> Int64)
+        /// The first message at or after this time (milliseconds since 1970), else the end.
+        case time(millisecondsSince1970: Int64)
+    }
+
+    /// Reads every partition of `topics` from `start`, outside any group; also returns each
+    /// partition's offsets as the broker reported them and where the reader starts in it.
+    public static func assigned(
+        to topics: [String],
+        from start: StartPosition,
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger = Logger(label: "kafka.consumer"),
+        timeout: Duration = .seconds(10)
+    ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>], starts: [KafkaTopicPartition: Int64]) {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil)
-        let offsets = try await consumer.client.runBlocking { handle in
-            var offsets: [KafkaTopicPartition: Range<Int64>] = [:]
-            for topic in topics {
-                for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout) {
-                    offsets[partition] = try RDKafkaClient.watermarks(of: partition, handle: handle, timeout: timeout)
+        do {
+            let (offsets, starts) = try await consumer.client.runBlocking { handle in
+                var offsets: [KafkaTopicPartition: Range<Int64>] = [:]
+                for topic in topics {
+                    for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout) {
+                        offsets[partition] = try RDKafkaClient.watermarks(of: partition, handle: handle, timeout: timeout)
+                    }
                 }
+                var starts: [KafkaTopicPartition: Int64]
+                switch start {
+                case .offset(let choose):
+                    starts = offsets.reduce(into: [:]) { starts, entry in
+                        starts[entry.key] = min(max(choose(entry.key, entry.value), entry.value.lowerBound), entry.value.upperBound)
+                    }
+                case .time(let milliseconds):
+                    starts = try RDKafkaClient.offsets(at: milliseconds, in: Array(offsets.keys), handle: handle, timeout: timeout)
+                    for (partition, range) in offsets where (starts[partition] ?? -1) < 0 { starts[partition] = range.upperBound }
+                }
+                let list = NativePartitionList(Array(offsets.keys), offsets: starts)
+                let error = rd_kafka_assign(handle, list.pointer)
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw KafkaError(code: .subscription, responseError: error, context: "assigning \(topics)")
+                }
+                return (offsets, starts)
             }
-            let list = NativePartitionList(Array(offsets.keys), offsets: offsets.mapValues(position))
-            let error = rd_kafka_assign(handle, list.pointer)
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw KafkaError(code: .subscription, responseError: error, context: "assigning \(topics)")
-            }
-            return offsets
+            return (consumer, offsets, starts)
+        } catch {
+            await consumer.close()
+            throw error
         }
-        return (consumer, offsets)
     }
 
     private init(

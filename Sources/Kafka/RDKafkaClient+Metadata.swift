@@ -53,4 +53,21 @@ extension RDKafkaClient {
         }
         return low..<high
     }
+
+    /// Each partition's first offset whose message is at or after `milliseconds`; -1 where
+    /// there is none yet.
+    static func offsets(
+        at milliseconds: Int64, in partitions: [KafkaTopicPartition], handle: OpaquePointer, timeout: Duration
+    ) throws -> [KafkaTopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = NativePartitionList(partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, milliseconds) }))
+        let error = rd_kafka_offsets_for_times(handle, list.pointer, Int32(clamping: timeout.milliseconds))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .client, responseError: error, context: "finding offsets by time")
+        }
+        if let (partition, partitionError) = list.firstError() {
+            throw KafkaError(code: .client, responseError: partitionError, context: "finding offsets by time in \(partition)")
+        }
+        return list.offsets()
+    }
 }

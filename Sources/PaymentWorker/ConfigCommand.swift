@@ -7,7 +7,7 @@ import Foundation
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Configuration tools.",
-        subcommands: [Check<WorkerSettings>.self, Check<GatewaySettings>.self])
+        subcommands: [Check<WorkerSettings>.self, Check<GatewaySettings>.self, Check<ConsoleSettings>.self])
 
     struct Check<Settings: ProcessSettings & ConfigCheckable>: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
@@ -59,5 +59,14 @@ extension GatewaySettings: ConfigCheckable {
         return "size limits: request bodies up to \(gateway.maxBodyBytes) bytes (max_body_bytes); Kafka messages up to "
             + "\(kafka.messageMaxBytes) bytes (message.max.bytes); import chunks up to \(kafka.maxChunkBytes(keyBytes: 0)) bytes "
             + "and \(gateway.linesPerChunk) lines (import_chunk_lines)"
+    }
+}
+
+extension ConsoleSettings: ConfigCheckable {
+    static let checkCommand = "check-console"
+    static let process = "console"
+
+    var sizeLimits: String {
+        "reads: \(pageSize) rows a page (page_size); replays wait \(replayTimeout) for their answers (replay_timeout_seconds)"
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Kafka
 
@@ -100,29 +101,6 @@ struct DLQCommand: AsyncParsableCommand {
 struct DLQPosition: Hashable {
     let partition: Int32
     let offset: Int64
-}
-
-/// Why each dead letter is there: the error event published with it, matched on the
-/// correlation id or idempotency key the two share.
-struct DeadLetterReasons {
-    private var byCorrelationId: [String: String] = [:]
-    private var byIdempotencyKey: [String: String] = [:]
-
-    init(_ events: [KafkaConsumerMessage]) {
-        for event in events {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(event.value ?? [])) as? [String: Any],
-                  let code = object["code"] as? String else { continue }
-            let reason = "\(code): \(object["message"] as? String ?? "")"
-            if let id = object["correlation_id"] as? String { byCorrelationId[id] = reason }
-            if let key = object["idempotency_key"] as? String { byIdempotencyKey[key] = reason }
-        }
-    }
-
-    func reason(for letter: KafkaConsumerMessage) -> String? {
-        if let id = letter.headers.string(named: "correlation-id"), let reason = byCorrelationId[id] { return reason }
-        if let key = letter.headers.string(named: "idempotency-key"), let reason = byIdempotencyKey[key] { return reason }
-        return nil
-    }
 }
 
 /// A consumed message's broker timestamp, as the tools print it.

@@ -8,7 +8,7 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-worker",
         abstract: "Consumes payment commands from Kafka and publishes their replies.",
-        subcommands: [RunCommand.self, SendCommand.self, TailCommand.self, DLQCommand.self, AccountsCommand.self,
+        subcommands: [RunCommand.self, SendCommand.self, TailCommand.self, DLQCommand.self, ConsoleCommand.self, AccountsCommand.self,
                       ConfigCommand.self, BrokerCommand.self, GatewayCommand.self]
     )
 

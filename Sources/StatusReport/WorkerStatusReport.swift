@@ -82,10 +82,13 @@ public struct WorkerStatusReport: Codable, Sendable, Equatable {
     public var counters: Counters
     public var cpuSeconds: Double
     public var residentBytes: Int
+    /// How often the worker reports: one silent for three intervals is gone.
+    public var intervalSeconds: Double?
 
     public init(
         instanceId: String, host: String, pid: Int32, version: String, startedAt: String, at: String, state: State, final: Bool,
-        store: Store, partitions: [Partition], counters: Counters, cpuSeconds: Double, residentBytes: Int
+        store: Store, partitions: [Partition], counters: Counters, cpuSeconds: Double, residentBytes: Int,
+        intervalSeconds: Double? = nil
     ) {
         self.instanceId = instanceId
         self.host = host
@@ -100,6 +103,7 @@ public struct WorkerStatusReport: Codable, Sendable, Equatable {
         self.counters = counters
         self.cpuSeconds = cpuSeconds
         self.residentBytes = residentBytes
+        self.intervalSeconds = intervalSeconds
     }
 
     /// snake_case keys, sorted, as published.

@@ -68,7 +68,9 @@ struct StatusReporter: Sendable {
             startedAt: Self.iso8601(startedAt), at: Self.iso8601(now), state: state, final: final,
             store: WorkerStatusReport.Store(kind: configuration.storeKind, healthy: outageReason == nil && storeCheck?.passing != false,
                                             reason: outageReason ?? (storeCheck?.passing == false ? storeCheck?.reason : nil)),
-            partitions: partitions, counters: metrics.sinceStartCounts, cpuSeconds: usage.cpuSeconds, residentBytes: usage.residentBytes)
+            partitions: partitions, counters: metrics.sinceStartCounts, cpuSeconds: usage.cpuSeconds, residentBytes: usage.residentBytes,
+            intervalSeconds: Double(configuration.statusInterval.components.seconds)
+                + Double(configuration.statusInterval.components.attoseconds) / 1e18)
     }
 
     static func iso8601(_ date: Date) -> String {

@@ -57,7 +57,7 @@ struct GatewayImportTests {
                     "POST", "action=UpdatePayments", body: file,
                     headers: ["Idempotency-Key": "kill-1", "X-Correlation-Id": "kill-1", "Prefer": "respond-async"])
                 #expect(accepted.status == 202)
-                try await harness.results.received.first("a chunk's reply", timeout: .seconds(60)) {
+                _ = try await harness.results.received.first("a chunk's reply", timeout: .seconds(60)) {
                     $0.headers.string(named: "correlation-id")?.hasPrefix("kill-1/") == true
                 }
                 gateway.process.kill9IfRunning()
