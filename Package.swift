@@ -150,6 +150,8 @@ let package = Package(
         .executableTarget(
             name: "PaymentBenchmarks",
             dependencies: [
+                // Its bounded reads, for the DLQ page benchmark.
+                "Console",
                 "Kafka",
                 "PaymentsDomain",
                 "PaymentStores",

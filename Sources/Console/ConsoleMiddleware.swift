@@ -56,7 +56,9 @@ struct OperatorAuthenticationMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer", access.accepts(token: String(parts[1])) else {
-                return ConsoleResponses.refused(api: isAPI, "the bearer token is not the operator token")
+                // No browser sends this header by itself: a script with a wrong token gets a
+                // 401 for a page too, not the login form.
+                return ConsoleResponses.refused(api: true, "the bearer token is not the operator token")
             }
             return try await next(request, context)
         }

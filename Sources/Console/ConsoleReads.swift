@@ -3,9 +3,14 @@ import Kafka
 import Logging
 
 /// Every read the console's pages make of Kafka, each a bounded window outside any group.
-struct ConsoleReads: Sendable {
+public struct ConsoleReads: Sendable {
     let configuration: ConsoleConfiguration
     let logger: Logger
+
+    public init(configuration: ConsoleConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
 
     private var consumer: KafkaConsumerConfiguration {
         var consumer = KafkaConsumerConfiguration(common: configuration.kafka, groupID: "payment-console")
@@ -29,21 +34,21 @@ struct ConsoleReads: Sendable {
         return ErrorsPage(events: page.messages.compactMap(ErrorEventRecord.init), next: page.next?.text, scanned: page.scanned)
     }
 
-    struct DLQPage: Codable, Sendable {
-        var messages: [DeadLetterRecord]
-        var next: String?
+    public struct DLQPage: Codable, Sendable {
+        public var messages: [DeadLetterRecord]
+        public var next: String?
         /// Messages the DLQ holds now.
-        var depth: Int64
+        public var depth: Int64
     }
 
-    func dlq(before: PageCursor?) async throws -> DLQPage {
+    public func dlq(before: PageCursor?) async throws -> DLQPage {
         async let reasons = recentReasons()
         let page = try await TopicPage.read(
             topic: configuration.topics.dlq, configuration: consumer, deadline: configuration.readDeadline, logger: logger,
             before: before, size: configuration.pageSize, window: configuration.pageSize)
         let known = try await reasons
         return DLQPage(
-            messages: page.messages.map { DeadLetterRecord($0, reasons: known) }, next: page.next?.text, depth: try await dlqDepth())
+            messages: page.messages.map { DeadLetterRecord($0, reasons: known) }, next: page.next?.text, depth: page.held)
     }
 
     /// One DLQ message in full, with why it is there; nil when the DLQ does not hold it.

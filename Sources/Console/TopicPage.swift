@@ -34,6 +34,8 @@ struct TopicPage: Sendable {
     var next: PageCursor?
     /// Messages looked at to fill the page.
     var scanned: Int
+    /// Messages the topic holds now.
+    var held: Int64
 
     static func read(
         topic: String, configuration: KafkaConsumerConfiguration, deadline: Duration, logger: Logger,
@@ -64,6 +66,8 @@ struct TopicPage: Sendable {
             before[message.partition] = min(before[message.partition] ?? message.offset, message.offset)
         }
         let remains = read.offsets.contains { partition, held in (before[partition.partition] ?? held.lowerBound) > held.lowerBound }
-        return TopicPage(messages: taken, next: remains ? PageCursor(before: before) : nil, scanned: consumed)
+        return TopicPage(
+            messages: taken, next: remains ? PageCursor(before: before) : nil, scanned: consumed,
+            held: read.offsets.values.reduce(0) { $0 + Int64($1.count) })
     }
 }

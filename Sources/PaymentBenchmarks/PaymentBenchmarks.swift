@@ -8,7 +8,7 @@ struct PaymentBenchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payment-bench",
         abstract: "Throughput benchmarks for the payments domain and stores.",
-        subcommands: [CSVBenchmark.self, DecodeBenchmark.self, UpsertBenchmark.self, SQLiteFloorBenchmark.self, PostgresFloorBenchmark.self, WorkerBenchmark.self, RequestReplyBenchmark.self, PassthroughBenchmark.self, HTTPFloorBenchmark.self]
+        subcommands: [CSVBenchmark.self, DecodeBenchmark.self, UpsertBenchmark.self, SQLiteFloorBenchmark.self, PostgresFloorBenchmark.self, WorkerBenchmark.self, RequestReplyBenchmark.self, PassthroughBenchmark.self, HTTPFloorBenchmark.self, ConsoleDLQBenchmark.self]
     )
 }
 

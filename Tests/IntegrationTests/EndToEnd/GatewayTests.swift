@@ -69,7 +69,7 @@ struct GatewayTests {
                 #expect(accepted.status == 202)
                 let location = try #require(accepted.headers["Location"])
                 #expect(location.hasPrefix("/replies/") && location.count == "/replies/".count + 32)
-                let fetched = try await OperationsTests.eventually("the reply at \(location)") { () -> Response? in
+                let fetched = try await eventually("the reply at \(location)") { () -> Response? in
                     let response = try await gateway.send("GET", path: location)
                     return response.status == 200 ? response : nil
                 }
@@ -80,7 +80,7 @@ struct GatewayTests {
                 let async = try await gateway.send("GET", "action=GetPayments&fields=PaymentId", headers: ["Prefer": "respond-async"])
                 #expect(async.status == 202)
                 let location = try #require(async.headers["Location"])
-                let fetched = try await OperationsTests.eventually("the reply at \(location)") { () -> Response? in
+                let fetched = try await eventually("the reply at \(location)") { () -> Response? in
                     let response = try await gateway.send("GET", path: location)
                     return response.status == 200 ? response : nil
                 }
@@ -105,11 +105,11 @@ struct GatewayTests {
                 let away = try await gateway.send("POST", "action=UpdatePayments", body: Self.seedInsert)
                 #expect(away.status == 503 && away.headers["Retry-After"] != nil, "\(away.status) \(away.body)")
                 #expect(clock.now - started < .seconds(20), "answered within the produce timeout, not held")
-                _ = try await OperationsTests.eventually("not ready while the broker is away") { () -> Bool? in
+                _ = try await eventually("not ready while the broker is away") { () -> Bool? in
                     try await gateway.send("GET", path: "/health/ready").status == 503 ? true : nil
                 }
                 harness.broker.signal(SIGCONT)
-                _ = try await OperationsTests.eventually("ready again") { () -> Bool? in
+                _ = try await eventually("ready again") { () -> Bool? in
                     try await gateway.send("GET", path: "/health/ready").status == 200 ? true : nil
                 }
             }

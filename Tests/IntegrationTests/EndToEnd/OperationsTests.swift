@@ -26,7 +26,7 @@ struct OperationsTests {
             try await harness.sendRaw(nil, Array("no command header".utf8), correlationId: poison)
             _ = try await harness.errorEvent(for: poison)
 
-            let metrics = try await Self.eventually("the counts") { () -> [String: Double]? in
+            let metrics = try await eventually("the counts") { () -> [String: Double]? in
                 let text = try await Self.get(port: port, path: "/metrics").body
                 let values = Self.samples(text)
                 // Handling time is observed once a batch's replies are acknowledged, a moment
@@ -49,9 +49,9 @@ struct OperationsTests {
     func readiness() async throws {
         try await WorkerHarness.with { harness in
             let port = try await Self.operationsPort(of: harness.worker)
-            _ = try await Self.eventually("ready") { try await Self.get(port: port, path: "/health/ready").status == 200 ? true : nil }
+            _ = try await eventually("ready") { try await Self.get(port: port, path: "/health/ready").status == 200 ? true : nil }
             harness.broker.kill9IfRunning()
-            let notReady = try await Self.eventually("not ready") { () -> String? in
+            let notReady = try await eventually("not ready") { () -> String? in
                 let response = try await Self.get(port: port, path: "/health/ready")
                 return response.status == 503 ? response.body : nil
             }
@@ -243,21 +243,5 @@ struct OperationsTests {
             values[String(line[..<space])] = value
         }
         return values
-    }
-
-    /// Polls `probe` until it gives a value, with a deadline.
-    static func eventually<Value>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> Value?) async throws -> Value {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            if let value = try? await probe() { return value }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw EventuallyTimedOut(what: what)
-    }
-
-    struct EventuallyTimedOut: Error, CustomStringConvertible {
-        let what: String
-        var description: String { "\(what) did not happen in time" }
     }
 }

@@ -246,7 +246,7 @@ struct WorkerEndToEndTests {
             // before it can answer 20 000 commands (3 000 were all answered first once).
             let port = try await OperationsTests.operationsPort(of: harness.worker)
             _ = try await harness.producer.sendAll(WorkerHarness.paymentStream(count: 20_000, prefix: "t"))
-            _ = try await OperationsTests.eventually("the worker handling the stream") { () -> Bool? in
+            _ = try await eventually("the worker handling the stream") { () -> Bool? in
                 let metrics = OperationsTests.samples(try await OperationsTests.get(port: port, path: "/metrics").body)
                 return metrics.contains { $0.key.hasPrefix("payment_worker_commands_total") && $0.value > 0 } ? true : nil
             }

@@ -22,7 +22,7 @@ extension FaultTests {
 
             try await server.down()
             try await harness.worker.waitForStandardError(containing: "store unavailable", timeout: .seconds(30))
-            let notReady = try await OperationsTests.eventually("not ready") { () -> String? in
+            let notReady = try await eventually("not ready") { () -> String? in
                 let response = try await OperationsTests.get(port: port, path: "/health/ready")
                 return response.status == 503 && response.body.contains("\"store\":\"failing\"") ? response.body : nil
             }
@@ -37,7 +37,7 @@ extension FaultTests {
             let opened = log.components(separatedBy: "store unavailable").count - 1
             #expect(opened >= 1 && opened == log.components(separatedBy: "store available again").count - 1,
                     "each outage logged once as it opened and once as it closed")
-            _ = try await OperationsTests.eventually("ready again") {
+            _ = try await eventually("ready again") {
                 try await OperationsTests.get(port: port, path: "/health/ready").status == 200 ? true : nil
             }
         }
@@ -127,7 +127,7 @@ extension FaultTests {
     func sqliteDiskFull() async throws {
         try await withBrokenStore(on: .tmpfs, prefix: "df", total: 20_000, breakStore: fill) { harness, mount in
             let port = try await OperationsTests.operationsPort(of: harness.worker)
-            let notReady = try await OperationsTests.eventually("not ready") { () -> String? in
+            let notReady = try await eventually("not ready") { () -> String? in
                 let response = try await OperationsTests.get(port: port, path: "/health/ready")
                 return response.status == 503 ? response.body : nil
             }
@@ -145,7 +145,7 @@ extension FaultTests {
             try await Shell.run("chattr +i '\(mount)/payments.sqlite' '\(mount)/payments.sqlite-wal'")
         }) { harness, mount in
             let port = try await OperationsTests.operationsPort(of: harness.worker)
-            _ = try await OperationsTests.eventually("not ready") {
+            _ = try await eventually("not ready") {
                 try await OperationsTests.get(port: port, path: "/health/ready").status == 503 ? true : nil
             }
             try await Shell.run("chattr -i '\(mount)/payments.sqlite' '\(mount)/payments.sqlite-wal'")
@@ -202,7 +202,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         }
         let replies: [KafkaConsumerMessage]
         do {
-            replies = try await OperationsTests.eventually("a reply to every command", timeout: timeout) { () -> [KafkaConsumerMessage]? in
+            replies = try await eventually("a reply to every command", timeout: timeout) { () -> [KafkaConsumerMessage]? in
                 if answered().count == total { return harness.results.received.items }
                 try await Task.sleep(for: .milliseconds(400))
                 return nil
@@ -271,14 +271,14 @@ struct OwnPostgres {
         try await Shell.run("""
             psql '\(url)' -q -c 'BEGIN' -c 'SELECT 1 FROM account_counters FOR UPDATE' -c 'SELECT pg_sleep(600)' >/dev/null 2>&1 &
             """)
-        try await OperationsTests.eventually("the account lock taken") {
+        try await eventually("the account lock taken") {
             try await Shell.run("psql '\(url)' -tAc \"SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'\" | grep -q 1")
         }
     }
 
     /// Returns once a session of the worker waits for a lock.
     func waitForBlockedWriter() async throws {
-        try await OperationsTests.eventually("a writer waiting for the account lock") {
+        try await eventually("a writer waiting for the account lock") {
             try await Shell.run("psql '\(url)' -tAc \"SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'\" | grep -q 1")
         }
     }

@@ -88,6 +88,8 @@ final class ChildProcess: Sendable {
         return status
     }
 
+    var pid: Int32 { process.processIdentifier }
+
     /// Ends the process if it still runs; for cleanup after a failed expectation.
     func kill9IfRunning() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
