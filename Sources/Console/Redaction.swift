@@ -41,25 +41,19 @@ public enum Redaction {
         return value
     }
 
-    /// `apikey=...`, `token=...` and the like, wherever they stand in the text.
+    /// `apikey=...`, `"token": "..."`, `password: ...` and the like, wherever they stand in
+    /// text that is not JSON as a whole.
     static func redactedPairs(_ text: String) -> String {
-        guard text.contains("=") else { return text }
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        var index = text.startIndex
-        while let equals = text[index...].firstIndex(of: "=") {
-            let nameStart = text[index..<equals].lastIndex { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
-                .map { text.index(after: $0) } ?? index
-            let name = text[nameStart..<equals]
-            let valueEnd = text[text.index(after: equals)...].firstIndex { $0 == "&" || $0.isWhitespace || $0 == "," || $0 == ";" } ?? text.endIndex
-            if !name.isEmpty && isCredential(name: String(name)) {
-                result += text[index...equals] + placeholder
-            } else {
-                result += text[index..<valueEnd]
-            }
-            index = valueEnd
-        }
-        result += text[index...]
-        return result
+        // Without the pattern (it is a constant, so never), nothing of the text is shown.
+        guard let credentialPair else { return placeholder }
+        let range = NSRange(text.startIndex..., in: text)
+        return credentialPair.stringByReplacingMatches(in: text, range: range, withTemplate: "$1$2$3" + placeholder)
     }
+
+    /// A credential-like name, quoted or not, then `=` or `:`, then a quoted or bare value.
+    private static let credentialPair: NSRegularExpression? = {
+        let name = "[A-Za-z0-9_-]*(?:" + credentialWords.map(NSRegularExpression.escapedPattern(for:)).joined(separator: "|") + ")[A-Za-z0-9_-]*"
+        let pattern = #"(?i)("?"# + name + #""?)(\s*[=:]\s*)("?)(?:[^"\\]|\\.)*?(?="|&|\s|,|;|\}|$)"#
+        return try? NSRegularExpression(pattern: pattern)
+    }()
 }

@@ -56,6 +56,8 @@ struct ConsoleRedactionTests {
         #expect(json.text.contains("P1"))
         let form = Redaction.body(Array("fields=Id&apikey=12345&where=Id>1".utf8))
         #expect(form.text == "fields=Id&apikey=[redacted]&where=Id>1")
+        let mixed = Redaction.body(Array(#"<b>{"token":"crm-secret", "note": "kept"} password: hunter2"#.utf8))
+        #expect(mixed.text == #"<b>{"token":"[redacted]", "note": "kept"} password: [redacted]"#)
         let csv = Redaction.body(Array("OrderRef,Amount\nRef1,1.00\n".utf8))
         #expect(csv.text == "OrderRef,Amount\nRef1,1.00\n")
         let large = Redaction.body([UInt8](repeating: UInt8(ascii: "a"), count: 70_000), limit: 1_000)
