@@ -42,24 +42,32 @@ public struct ErrorEventRecord: Codable, Sendable {
     public var source: Source?
     public var at: String?
 
+    /// The event's JSON, as the worker writes it.
+    private struct Body: Decodable {
+        var code: String
+        var message: String?
+        var command: String?
+        var apiid: String?
+        var idempotency_key: String?
+        var correlation_id: String?
+        var source: Source?
+        var at: String?
+    }
+
+    private static let decoder = JSONDecoder()
+
     /// Nil when the message is not an error event.
     init?(_ kafka: KafkaConsumerMessage) {
-        guard let value = kafka.value,
-              let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-              let code = object["code"] as? String else { return nil }
+        guard let value = kafka.value, let body = try? Self.decoder.decode(Body.self, from: Data(value)) else { return nil }
         place = MessagePlace(kafka)
-        self.code = code
-        message = object["message"] as? String ?? ""
-        command = object["command"] as? String
-        apiid = object["apiid"] as? String
-        idempotencyKey = object["idempotency_key"] as? String
-        correlationId = object["correlation_id"] as? String
-        if let source = object["source"] as? [String: Any] {
-            self.source = Source(
-                topic: source["topic"] as? String, partition: (source["partition"] as? NSNumber)?.int32Value,
-                offset: (source["offset"] as? NSNumber)?.int64Value)
-        }
-        at = object["at"] as? String
+        code = body.code
+        message = body.message ?? ""
+        command = body.command
+        apiid = body.apiid
+        idempotencyKey = body.idempotency_key
+        correlationId = body.correlation_id
+        source = body.source
+        at = body.at
     }
 }
 

@@ -382,6 +382,12 @@ public final class KafkaConsumer: Sendable {
     /// done, and leaves the group. `batches` ends.
     public func close() async {
         control.requestStop(drainTimeout: .zero)
+        // Wakes the poll thread from its wait for messages, so that it sees the request now
+        // rather than when the wait ends (a short-lived reader's close would cost that wait).
+        if let queue = rd_kafka_queue_get_consumer(client.handle) {
+            rd_kafka_queue_yield(queue)
+            rd_kafka_queue_destroy(queue)
+        }
         await pollThread.waitUntilFinished()
     }
 }

@@ -49,6 +49,15 @@ struct ConsoleDLQBenchmark: AsyncParsableCommand {
                 format: "first DLQ page of %d messages (%d shown): min %.1f ms, median %.1f ms, max %.1f ms over %d reads",
                 count, shown, (sorted.first ?? 0) * 1000, median(seconds) * 1000, (sorted.last ?? 0) * 1000, runs))
         }
+        // What a page that read the whole topic would cost, for comparison.
+        var consumer = KafkaConsumerConfiguration(common: kafka, groupID: "payment-bench-console")
+        consumer.maxBatchSize = 1_000
+        consumer.maxBufferedMessages = 10_000
+        let whole = consumer
+        let wholeRead = try await ContinuousClock().measure {
+            _ = try await KafkaTopicWindow.read(topic: "large.dlq", configuration: whole, deadline: .seconds(120)) { _, held in held }
+        }
+        lines.append(String(format: "reading all %d messages of that DLQ instead: %.0f ms", large, wholeRead.seconds * 1000))
         await producer.close()
         await broker.stop()
         lines.forEach { print($0) }

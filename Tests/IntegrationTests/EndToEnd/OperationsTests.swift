@@ -140,8 +140,8 @@ struct OperationsTests {
         #expect(none.standardError.contains("bootstrap_servers: required"), "\(none.standardError)")
     }
 
-    @Test("the README's settings tables name every setting of run and gateway, and nothing else", arguments: [
-        ("check", "| setting |"), ("check-gateway", "| gateway setting |"),
+    @Test("the README's settings tables name every setting of run, gateway and console, and nothing else", arguments: [
+        ("check", "| setting |"), ("check-gateway", "| gateway setting |"), ("check-console", "| console setting |"),
     ])
     func readmeSettingsTables(check: String, tableHeader: String) async throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -151,7 +151,9 @@ struct OperationsTests {
         let documented = Set(table.flatMap { row in
             (row.split(separator: "|").first ?? "").matches(of: /`([a-z_]+)`/).map { String($0.1) }
         })
-        let process = try ChildProcess(TestBinaries.paymentWorker, ["config", check, "--bootstrap-servers", "k:9092"])
+        let process = try ChildProcess(
+            TestBinaries.paymentWorker, ["config", check, "--bootstrap-servers", "k:9092"],
+            environment: ["PAYMENT_CONSOLE_TOKEN": "a-token-for-config-check"])
         #expect(try await process.waitForExit() == 0, "\(process.standardError)")
         let shown = try #require(try JSONSerialization.jsonObject(with: Data(process.standardOutput.utf8)) as? [String: Any])
         #expect(documented == Set(shown.keys), "README.md's table under '\(tableHeader)' differs from the declarations")
