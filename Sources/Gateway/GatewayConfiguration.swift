@@ -5,8 +5,9 @@ public struct GatewayConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8081
     public var kafka: KafkaConfiguration
-    public var commandsTopic = "payments.commands"
-    public var resultsTopic = "payments.results"
+    /// Named by the settings every process shares.
+    public var commandsTopic: String
+    public var resultsTopic: String
     /// How long a request waits for its reply before it is answered `202 Accepted`.
     public var replyTimeout: Duration = .seconds(30)
     /// Requests waiting for a reply at once; one more is `503`.
@@ -26,7 +27,9 @@ public struct GatewayConfiguration: Sendable {
     /// 100 000); a chunk also stays under the producer's `message.max.bytes`.
     public var linesPerChunk = 10_000
 
-    public init(kafka: KafkaConfiguration) {
+    public init(kafka: KafkaConfiguration, commandsTopic: String, resultsTopic: String) {
         self.kafka = kafka
+        self.commandsTopic = commandsTopic
+        self.resultsTopic = resultsTopic
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
+import WorkerRuntime
 
 /// `payment-worker broker`: a dev Kafka cluster on loopback until SIGINT or SIGTERM.
 struct BrokerCommand: AsyncParsableCommand {
@@ -109,7 +110,10 @@ struct DevBrokerService: Service {
 }
 
 enum DevTopics {
-    static let defaults = ["payments.commands", "payments.results", "payments.errors", "payments.dlq", "payments.status"]
+    static var defaults: [String] {
+        let topics = WorkerConfiguration.Topics()
+        return [topics.commands, topics.results, topics.errors, topics.dlq, topics.status]
+    }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Console
 import Foundation
 import Kafka
+import WorkerRuntime
 
 /// `payment-worker dlq list | replay`: what is in the dead-letter topic, why and when, and
 /// putting messages back on the commands topic once their cause is mended.
@@ -12,9 +13,9 @@ struct DLQCommand: AsyncParsableCommand {
     struct Topics: ParsableArguments {
         @Option(help: "Kafka bootstrap servers (PAYMENT_WORKER_BOOTSTRAP_SERVERS).")
         var bootstrapServers: String?
-        @Option var commandsTopic = "payments.commands"
-        @Option var errorsTopic = "payments.errors"
-        @Option var dlqTopic = "payments.dlq"
+        @Option var commandsTopic = WorkerConfiguration.Topics().commands
+        @Option var errorsTopic = WorkerConfiguration.Topics().errors
+        @Option var dlqTopic = WorkerConfiguration.Topics().dlq
 
         func bootstrap() throws -> String { try toolBootstrapServers(bootstrapServers) }
     }

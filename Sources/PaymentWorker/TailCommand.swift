@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import WorkerRuntime
 
 /// `payment-worker tail`: follows replies and error events, one readable line each.
 struct TailCommand: AsyncParsableCommand {
@@ -8,8 +9,8 @@ struct TailCommand: AsyncParsableCommand {
 
     @Option(help: "Kafka bootstrap servers (PAYMENT_WORKER_BOOTSTRAP_SERVERS).")
     var bootstrapServers: String?
-    @Option var resultsTopic = "payments.results"
-    @Option var errorsTopic = "payments.errors"
+    @Option var resultsTopic = WorkerConfiguration.Topics().results
+    @Option var errorsTopic = WorkerConfiguration.Topics().errors
 
     @Flag(help: "Start from the beginning of the topics rather than with new messages.")
     var fromBeginning = false

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import PaymentsDomain
+import WorkerRuntime
 
 /// `payment-worker send`: produces a command, waits for its reply, prints the reply body.
 /// Exit status 0 for `ok`, 1 otherwise. A CSV of more than `--chunk-lines` lines goes as a
@@ -32,8 +33,8 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers (PAYMENT_WORKER_BOOTSTRAP_SERVERS).")
     var bootstrapServers: String?
 
-    @Option var commandsTopic = "payments.commands"
-    @Option var resultsTopic = "payments.results"
+    @Option var commandsTopic = WorkerConfiguration.Topics().commands
+    @Option var resultsTopic = WorkerConfiguration.Topics().results
 
     @Option(help: "Seconds to wait for a reply before giving up.")
     var timeout = 60

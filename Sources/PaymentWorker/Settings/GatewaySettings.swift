@@ -1,5 +1,6 @@
 import Gateway
 import Kafka
+import WorkerRuntime
 
 /// Everything `gateway` is configured with (docs/contract.md §8), read as `run`'s settings are:
 /// flags over `PAYMENT_GATEWAY_*` over the JSON file. The Kafka connection, the topics and the
@@ -9,7 +10,9 @@ struct GatewaySettings: ProcessSettings {
 
     var shared = SharedSettings()
     var listen = "127.0.0.1:8081"
-    var gateway = GatewayConfiguration(kafka: KafkaConfiguration(bootstrapServers: []))
+    var gateway = GatewayConfiguration(
+        kafka: KafkaConfiguration(bootstrapServers: []), commandsTopic: WorkerConfiguration.Topics().commands,
+        resultsTopic: WorkerConfiguration.Topics().results)
 
     static var declarations: [Setting<GatewaySettings>] {
         [

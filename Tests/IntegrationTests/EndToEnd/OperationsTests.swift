@@ -140,13 +140,14 @@ struct OperationsTests {
         #expect(none.standardError.contains("bootstrap_servers: required"), "\(none.standardError)")
     }
 
-    @Test("the README's settings tables name every setting of run, gateway and console, and nothing else", arguments: [
-        ("check", "| setting |"), ("check-gateway", "| gateway setting |"), ("check-console", "| console setting |"),
+    @Test("the settings tables of the docs name every setting of run, gateway and console, and nothing else", arguments: [
+        ("README.md", "check", "| setting |"), ("README.md", "check-gateway", "| gateway setting |"),
+        ("docs/console.md", "check-console", "| console setting |"),
     ])
-    func readmeSettingsTables(check: String, tableHeader: String) async throws {
+    func settingsTables(document: String, check: String, tableHeader: String) async throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: repository.appendingPathComponent(document), encoding: .utf8)
         let table = readme.components(separatedBy: "\n").drop { !$0.hasPrefix(tableHeader) }.dropFirst(2).prefix { $0.hasPrefix("|") }
         let documented = Set(table.flatMap { row in
             (row.split(separator: "|").first ?? "").matches(of: /`([a-z_]+)`/).map { String($0.1) }
@@ -156,7 +157,7 @@ struct OperationsTests {
             environment: ["PAYMENT_CONSOLE_TOKEN": "a-token-for-config-check"])
         #expect(try await process.waitForExit() == 0, "\(process.standardError)")
         let shown = try #require(try JSONSerialization.jsonObject(with: Data(process.standardOutput.utf8)) as? [String: Any])
-        #expect(documented == Set(shown.keys), "README.md's table under '\(tableHeader)' differs from the declarations")
+        #expect(documented == Set(shown.keys), "\(document)'s table under '\(tableHeader)' differs from the declarations")
     }
 
     @Test("the settings file shipped for docker compose passes config check")

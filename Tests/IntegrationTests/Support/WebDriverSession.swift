@@ -24,8 +24,6 @@ enum WebDriverError: Error, CustomStringConvertible {
     case unexpectedAnswer(String, status: Int, body: String)
     /// chromedriver exited, or did not report ready in time; `log` is the end of its output.
     case driverDidNotStart(reason: String, log: String)
-    /// A `waitUntil` condition did not hold in time.
-    case timedOut(waitingFor: String, after: Duration)
 
     var description: String {
         switch self {
@@ -37,8 +35,6 @@ enum WebDriverError: Error, CustomStringConvertible {
             "\(command) answered HTTP \(status) with an unexpected body: \(body.prefix(500))"
         case .driverDidNotStart(let reason, let log):
             "chromedriver did not start: \(reason)\n--- chromedriver output ---\n\(log)"
-        case .timedOut(let description, let timeout):
-            "waited \(timeout) for \(description)"
         }
     }
 }
@@ -625,21 +621,11 @@ final class WebDriverSession: Sendable {
 
     // MARK: Waiting
 
-    /// Checks `condition` every 150 ms until it holds; throws `WebDriverError.timedOut` naming
-    /// `description` if it does not within `timeout`. An error `condition` throws ends the wait:
-    /// for "not there yet", return false (for example with `(try? ...) != nil`).
-    ///
-    /// Runs on the caller's actor, so `condition` may use whatever the caller may.
-    nonisolated(nonsending) func waitUntil(
-        timeout: Duration = .seconds(10), description: String, _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                throw WebDriverError.timedOut(waitingFor: description, after: timeout)
-            }
-            try await Task.sleep(for: .milliseconds(150))
-        }
+    /// Waits until `condition` holds, through `eventually` (every 100 ms, with a deadline);
+    /// a throw counts as "not yet", since a page that refreshes itself may replace an element
+    /// between finding and reading it.
+    func waitUntil(timeout: Duration = .seconds(10), description: String, _ condition: () async throws -> Bool) async throws {
+        _ = try await eventually(description, timeout: timeout) { try await condition() ? true : nil }
     }
 
     // MARK: Plumbing
