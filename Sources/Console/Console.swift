@@ -66,6 +66,7 @@ public struct Console: Service {
                 try await application.run()
             } catch {
                 await status.close()
+                await producer.close()
                 throw error
             }
             await status.close()
@@ -156,28 +157,32 @@ struct ConsoleHandler: Sendable {
             return try await answer(context) { ConsolePages.dlq(try await reads.dlq(before: before), csrf: csrf(context)) }
         }
         operatorOnly.get("/dlq/:partition/:offset") { _, context in
-            guard let partition = context.parameters.get("partition", as: Int32.self),
-                  let offset = context.parameters.get("offset", as: Int64.self) else {
-                return ConsoleResponses.text(.badRequest, "A DLQ message is named /dlq/PARTITION/OFFSET.")
+            try await answer(context) {
+                guard let partition = context.parameters.get("partition", as: Int32.self),
+                      let offset = context.parameters.get("offset", as: Int64.self),
+                      let place = DLQPlace(checkedPartition: partition, offset: offset) else {
+                    throw AskedAmiss(status: .badRequest, message: "a DLQ message is named /dlq/PARTITION/OFFSET")
+                }
+                guard let found = try await reads.deadLetter(at: place) else {
+                    throw AskedAmiss(status: .notFound, message: "the DLQ holds no message \(place)")
+                }
+                return ConsolePages.deadLetter(found.message, record: found.record, csrf: csrf(context))
             }
-            guard let found = try await reads.deadLetter(partition: partition, offset: offset) else {
-                return ConsoleResponses.text(.notFound, "The DLQ holds no message \(partition):\(offset).")
-            }
-            return ConsoleResponses.html(ConsolePages.deadLetter(found.message, record: found.record, csrf: csrf(context)))
         }
         operatorOnly.get("/dlq/replay") { request, context in
             let query = FormFields(request.uri.query ?? "")
             return try await answer(context) {
+                // The confirmation names each message, and what it posts is that list: a
+                // message that comes later is not replayed unseen.
                 let letters = try await chosenLetters(all: query.first("all") == "1", places: query.all("m"))
-                return ConsolePages.confirmReplay(
-                    try await reads.records(of: letters), all: query.first("all") == "1", csrf: csrf(context))
+                return ConsolePages.confirmReplay(try await reads.records(of: letters), csrf: csrf(context))
             }
         }
         operatorOnly.post("/dlq/replay") { request, context in
             var request = request
             let form = FormFields(String(buffer: try await request.collectBody(upTo: ConsoleResponses.maxFormBytes)))
             return try await answer(context) {
-                let letters = try await chosenLetters(all: form.first("all") == "1", places: form.all("m"))
+                let letters = try await chosenLetters(all: false, places: form.all("m"))
                 logger.notice("replaying DLQ messages", metadata: ["count": "\(letters.count)"])
                 return ConsolePages.replayed(try await replay.replay(letters), csrf: csrf(context))
             }
@@ -217,7 +222,7 @@ struct ConsoleHandler: Sendable {
                 return ConsoleResponses.json(.badRequest, ["error": #"give {"messages":[{"partition":P,"offset":O}, ...]} or {"all":true}"#])
             }
             return try await api {
-                let letters = try await chosenLetters(all: asked.all == true, places: (asked.messages ?? []).map { "\($0.partition):\($0.offset)" })
+                let letters = try await chosenLetters(all: asked.all == true, places: (asked.messages ?? []).map(\.description))
                 logger.notice("replaying DLQ messages", metadata: ["count": "\(letters.count)"])
                 return ["replays": try await replay.replay(letters)]
             }
@@ -226,12 +231,7 @@ struct ConsoleHandler: Sendable {
     }
 
     struct ReplayRequest: Decodable {
-        struct Place: Decodable {
-            var partition: Int32
-            var offset: Int64
-        }
-
-        var messages: [Place]?
+        var messages: [DLQPlace]?
         var all: Bool?
     }
 
@@ -245,23 +245,21 @@ struct ConsoleHandler: Sendable {
     /// `PARTITION:OFFSET` places, all of which must be in the DLQ.
     func chosenLetters(all: Bool, places: [String]) async throws -> [KafkaConsumerMessage] {
         if all { return try await reads.latestDeadLetters(limit: configuration.maxReplays) }
-        var wanted: [Int32: [Int64]] = [:]
-        for place in places {
-            let parts = place.split(separator: ":")
-            guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else {
-                throw AskedAmiss(status: .badRequest, message: "a DLQ message is PARTITION:OFFSET, not '\(place)'")
+        var wanted: Set<DLQPlace> = []
+        for text in places {
+            guard let place = DLQPlace(text) else {
+                throw AskedAmiss(status: .badRequest, message: "a DLQ message is PARTITION:OFFSET, not '\(text)'")
             }
-            wanted[partition, default: []].append(offset)
+            wanted.insert(place)
         }
         guard !wanted.isEmpty else { throw AskedAmiss(status: .badRequest, message: "select at least one DLQ message") }
-        guard wanted.values.reduce(0, { $0 + $1.count }) <= configuration.maxReplays else {
+        guard wanted.count <= configuration.maxReplays else {
             throw AskedAmiss(status: .badRequest, message: "at most \(configuration.maxReplays) messages at once")
         }
-        let letters = try await reads.messages(in: configuration.topics.dlq, at: wanted)
-        let found = Set(letters.map { "\($0.partition):\($0.offset)" })
-        let missing = places.filter { !found.contains($0) }
+        let letters = try await reads.deadLetters(at: wanted)
+        let missing = wanted.subtracting(letters.map { DLQPlace(partition: $0.partition, offset: $0.offset) })
         guard missing.isEmpty else {
-            throw AskedAmiss(status: .notFound, message: "the DLQ holds no message \(missing.joined(separator: ", "))")
+            throw AskedAmiss(status: .notFound, message: "the DLQ holds no message \(missing.map(\.description).sorted().joined(separator: ", "))")
         }
         return letters
     }

@@ -34,6 +34,10 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch {
+            // Whatever failed, the answer still carries the headers below.
+            context.logger.warning("a console request failed", metadata: ["error": "\(error)"])
+            response = ConsoleResponses.text(.internalServerError, "The console could not answer this request.")
         }
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         response.headers[ConsoleHeaders.frameOptions] = "DENY"

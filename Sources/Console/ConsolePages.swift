@@ -246,9 +246,8 @@ enum ConsolePages {
             """)
     }
 
-    static func confirmReplay(_ letters: [DeadLetterRecord], all: Bool, csrf: String?) -> String {
-        let hidden = all ? "<input type=\"hidden\" name=\"all\" value=\"1\">"
-            : letters.map { "<input type=\"hidden\" name=\"m\" value=\"\($0.partition):\($0.offset)\">" }.joined()
+    static func confirmReplay(_ letters: [DeadLetterRecord], csrf: String?) -> String {
+        let hidden = letters.map { "<input type=\"hidden\" name=\"m\" value=\"\($0.partition):\($0.offset)\">" }.joined()
         let rows = letters.map {
             "<tr><td>\($0.partition):\($0.offset)</td><td>\(escaped($0.command))</td><td>\(escaped($0.key))</td><td>\(escaped($0.reason ?? "–"))</td></tr>"
         }.joined()
@@ -313,6 +312,6 @@ enum ConsolePages {
     }
 
     static func format(_ value: Double) -> String {
-        value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value)
+        value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value)
     }
 }

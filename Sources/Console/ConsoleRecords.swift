@@ -20,7 +20,7 @@ public struct MessagePlace: Codable, Sendable, Hashable {
         topic = message.topic
         partition = message.partition
         offset = message.offset
-        time = message.timestamp.map { ConsoleTime.iso8601(milliseconds: $0) }
+        time = message.timestamp.map { KafkaTimestamp.iso8601(milliseconds: $0) }
     }
 }
 
@@ -135,7 +135,7 @@ public struct DeadLetterRecord: Codable, Sendable {
     init(_ message: KafkaConsumerMessage, reasons: DeadLetterReasons) {
         partition = message.partition
         offset = message.offset
-        time = message.timestamp.map { ConsoleTime.iso8601(milliseconds: $0) }
+        time = message.timestamp.map { KafkaTimestamp.iso8601(milliseconds: $0) }
         command = message.headers.string(named: "command")
         key = message.key.map { String(decoding: $0, as: UTF8.self) }
         idempotencyKey = message.headers.string(named: "idempotency-key")
@@ -173,8 +173,9 @@ public struct DeadLetterReasons: Sendable {
     }
 }
 
-enum ConsoleTime {
-    static func iso8601(milliseconds: Int64) -> String {
+/// A consumed message's broker time, as the console and the tools show it.
+public enum KafkaTimestamp {
+    public static func iso8601(milliseconds: Int64) -> String {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
     }
 }

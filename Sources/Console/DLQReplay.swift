@@ -30,6 +30,20 @@ public struct ReplayOutcome: Codable, Sendable {
     public var outcome: String
 }
 
+/// A dead letter as a command again: key, body and headers as they were, and an
+/// idempotency key naming its place in the DLQ when it had none, so that replaying it twice
+/// is answered from the idempotency record the second time. `dlq replay` and the console
+/// both replay through this.
+public enum DeadLetterReplay {
+    public static func command(replaying letter: KafkaConsumerMessage, onto topic: String) -> KafkaProducerMessage {
+        var headers = letter.headers
+        if headers.string(named: "idempotency-key") == nil {
+            headers.append(KafkaHeader(name: "idempotency-key", string: "\(letter.topic)/\(letter.partition)/\(letter.offset)"))
+        }
+        return KafkaProducerMessage(topic: topic, key: letter.key, value: letter.value, headers: headers)
+    }
+}
+
 /// Puts DLQ messages back on the commands topic, key, body and headers as they were, and
 /// waits for what the workers make of each. A message keeps its idempotency key (one without
 /// is given one naming its place in the DLQ, as `dlq replay` does), so a command applied
@@ -50,24 +64,18 @@ struct DLQReplay: Sendable {
             configuration: KafkaConsumerConfiguration(common: configuration.kafka, groupID: "payment-console-replay"),
             logger: logger, timeout: configuration.readDeadline)
         var outcomes: [ReplayOutcome] = []
-        var byCorrelation: [String: Int] = [:]
+        var byCorrelation: [String: [Int]] = [:]
         var commands: [KafkaProducerMessage] = []
         for letter in letters {
-            var headers = letter.headers
-            if headers.string(named: "idempotency-key") == nil {
-                headers.append(KafkaHeader(name: "idempotency-key", string: "\(letter.topic)/\(letter.partition)/\(letter.offset)"))
+            var command = DeadLetterReplay.command(replaying: letter, onto: topics.commands)
+            if command.headers.string(named: "correlation-id") == nil {
+                command.headers.append(KafkaHeader(name: "correlation-id", string: "dlq-replay-\(UUID().uuidString.lowercased())"))
             }
-            var correlation = headers.string(named: "correlation-id")
-            if correlation == nil {
-                let made = "dlq-replay-\(UUID().uuidString.lowercased())"
-                headers.append(KafkaHeader(name: "correlation-id", string: made))
-                correlation = made
-            }
-            if let correlation { byCorrelation[correlation] = outcomes.count }
+            if let correlation = command.headers.string(named: "correlation-id") { byCorrelation[correlation, default: []].append(outcomes.count) }
             outcomes.append(ReplayOutcome(
-                partition: letter.partition, offset: letter.offset, command: headers.string(named: "command"),
+                partition: letter.partition, offset: letter.offset, command: command.headers.string(named: "command"),
                 outcome: "no answer within \(configuration.replayTimeout)"))
-            commands.append(KafkaProducerMessage(topic: topics.commands, key: letter.key, value: letter.value, headers: headers))
+            commands.append(command)
         }
         let reports: [KafkaDeliveryReport]
         do {
@@ -92,7 +100,7 @@ struct DLQReplay: Sendable {
     /// replay is answered the answers are read for `settling` more, at most to the deadline.
     private func collect(
         from follower: KafkaConsumer, until deadline: ContinuousClock.Instant, outcomes: [ReplayOutcome],
-        byCorrelation: [String: Int], bySource: [KafkaTopicPartition: [Int64: Int]]
+        byCorrelation: [String: [Int]], bySource: [KafkaTopicPartition: [Int64: Int]]
     ) async -> [ReplayOutcome] {
         let topics = configuration.topics
         let progress = ReplayProgress(outcomes: outcomes, finishBy: deadline)
@@ -132,18 +140,20 @@ struct DLQReplay: Sendable {
 
     static let settling: Duration = .seconds(1)
 
-    /// Files one answer under the replay it answers: a reply or DLQ copy by correlation id,
-    /// an error event by the place it names on the commands topic (else its correlation id).
+    /// Files one answer under the replay it answers: a reply by its `source` header and an
+    /// error event by its `source`, the places they name on the commands topic; a DLQ copy
+    /// (the replayed message itself) by its correlation id, to the first replay of that id
+    /// without one.
     private static func take(
         _ message: KafkaConsumerMessage, topics: ConsoleConfiguration.Topics, into outcomes: inout [ReplayOutcome],
-        byCorrelation: [String: Int], bySource: [KafkaTopicPartition: [Int64: Int]]
+        byCorrelation: [String: [Int]], bySource: [KafkaTopicPartition: [Int64: Int]]
     ) {
         switch message.topic {
         case topics.results:
             // A reply in parts is shown by its first: the status is on every part, and the
             // page shows a body's start only.
             let part = message.headers.string(named: "reply-part")
-            guard let id = message.headers.string(named: "correlation-id"), let index = byCorrelation[id],
+            guard let index = replay(at: message.headers.string(named: "source"), bySource: bySource),
                   part == nil || part?.hasPrefix("1/") == true else { return }
             outcomes[index].reply = ReplayOutcome.Reply(
                 status: message.headers.string(named: "status") ?? "",
@@ -156,12 +166,21 @@ struct DLQReplay: Sendable {
                 guard let topic = source.topic, let partition = source.partition, let offset = source.offset else { return nil }
                 return bySource[KafkaTopicPartition(topic: topic, partition: partition)]?[offset]
             }
-            guard let index = bySourcePlace ?? event.correlationId.flatMap({ byCorrelation[$0] }) else { return }
+            guard let index = bySourcePlace else { return }
             outcomes[index].errorEvent = event
         default:
-            guard let id = message.headers.string(named: "correlation-id"), let index = byCorrelation[id] else { return }
+            guard let id = message.headers.string(named: "correlation-id"),
+                  let index = byCorrelation[id]?.first(where: { outcomes[$0].dlqCopy == nil }) else { return }
             outcomes[index].dlqCopy = MessagePlace(message)
         }
+    }
+
+    /// The replay a reply's `source` header (`<topic>/<partition>/<offset>`) names.
+    private static func replay(at source: String?, bySource: [KafkaTopicPartition: [Int64: Int]]) -> Int? {
+        guard let parts = source?.split(separator: "/"), parts.count >= 3,
+              let partition = Int32(parts[parts.count - 2]), let offset = Int64(parts[parts.count - 1]) else { return nil }
+        let topic = parts.dropLast(2).joined(separator: "/")
+        return bySource[KafkaTopicPartition(topic: topic, partition: partition)]?[offset]
     }
 
     /// Nothing more will come of it.

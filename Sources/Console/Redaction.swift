@@ -38,6 +38,8 @@ public enum Redaction {
             }
         }
         if let array = value as? [Any] { return array.map(redacted) }
+        // A string may hold pairs or JSON of its own.
+        if let text = value as? String { return redactedPairs(text) }
         return value
     }
 
@@ -47,13 +49,14 @@ public enum Redaction {
         // Without the pattern (it is a constant, so never), nothing of the text is shown.
         guard let credentialPair else { return placeholder }
         let range = NSRange(text.startIndex..., in: text)
-        return credentialPair.stringByReplacingMatches(in: text, range: range, withTemplate: "$1$2$3" + placeholder)
+        return credentialPair.stringByReplacingMatches(in: text, range: range, withTemplate: "$1$2" + placeholder)
     }
 
-    /// A credential-like name, quoted or not, then `=` or `:`, then a quoted or bare value.
+    /// A credential-like name, quoted or not, then `=` or `:`, then a quoted value (to its
+    /// closing quote) or a bare one.
     private static let credentialPair: NSRegularExpression? = {
         let name = "[A-Za-z0-9_-]*(?:" + credentialWords.map(NSRegularExpression.escapedPattern(for:)).joined(separator: "|") + ")[A-Za-z0-9_-]*"
-        let pattern = #"(?i)("?"# + name + #""?)(\s*[=:]\s*)("?)(?:[^"\\]|\\.)*?(?="|&|\s|,|;|\}|$)"#
-        return try? NSRegularExpression(pattern: pattern)
+        let value = #""(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,;}"']*"#
+        return try? NSRegularExpression(pattern: #"(?i)(["']?"# + name + #"["']?)(\s*[=:]\s*)(?:"# + value + ")")
     }()
 }

@@ -38,36 +38,72 @@ struct TopicPage: Sendable {
     var held: Int64
 
     static func read(
-        topic: String, configuration: KafkaConsumerConfiguration, deadline: Duration, logger: Logger,
-        before cursor: PageCursor?, size: Int, window: Int,
+        topic: String, reader: WindowReader, before cursor: PageCursor?, size: Int, window: Int,
         matches: @escaping @Sendable (KafkaConsumerMessage) -> Bool = { _ in true }
     ) async throws -> TopicPage {
-        let read = try await KafkaTopicWindow.read(topic: topic, configuration: configuration, deadline: deadline, logger: logger) { partition, held in
-            let end = min(cursor?.before[partition.partition] ?? held.upperBound, held.upperBound)
-            let start = max(held.lowerBound, end - Int64(max(1, window)))
-            return start..<end
+        let read = try await reader.read(topic) { partition, held in
+            range(held: held, before: cursor?.before[partition.partition], window: window)
         }
-        // Newest first; a message without a time sorts by its offset within its partition.
-        let newestFirst = read.messages.sorted {
-            ($0.timestamp ?? 0, $0.offset, -$0.partition) > ($1.timestamp ?? 0, $1.offset, -$1.partition)
-        }
-        var taken: [KafkaConsumerMessage] = []
-        var consumed = 0
-        for message in newestFirst {
-            if taken.count == size { break }
-            consumed += 1
-            if matches(message) { taken.append(message) }
-        }
-        // Each partition continues below the oldest message looked at, or, when none of it
-        // was, where its window ended.
+        let page = merge(read.messages, size: size, matches: matches)
         var before: [Int32: Int64] = [:]
-        for (partition, range) in read.ranges { before[partition.partition] = range.upperBound }
-        for message in newestFirst.prefix(consumed) {
-            before[message.partition] = min(before[message.partition] ?? message.offset, message.offset)
+        var byPartition: [Int32: Int] = [:]
+        for message in read.messages { byPartition[message.partition, default: 0] += 1 }
+        for (partition, range) in read.ranges {
+            let held = byPartition[partition.partition] ?? 0
+            let consumed = page.consumed[partition.partition] ?? []
+            // Each partition goes on below the oldest message looked at; one whose window was
+            // looked at whole (or held nothing to show) goes on below its window.
+            before[partition.partition] = consumed.count == held ? range.lowerBound : (consumed.min() ?? range.upperBound)
         }
         let remains = read.offsets.contains { partition, held in (before[partition.partition] ?? held.lowerBound) > held.lowerBound }
         return TopicPage(
-            messages: taken, next: remains ? PageCursor(before: before) : nil, scanned: consumed,
-            held: read.offsets.values.reduce(0) { $0 + Int64($1.count) })
+            messages: page.taken, next: remains ? PageCursor(before: before) : nil,
+            scanned: page.consumed.values.reduce(0) { $0 + $1.count }, held: read.offsets.values.reduce(0) { $0 + Int64($1.count) })
+    }
+
+    /// The offsets of a partition holding `held` that a page reads: `window` of them below
+    /// `before` (the partition's end without a cursor). A cursor from an older page may point
+    /// outside what the partition holds now (retention moved on): the range stays inside it.
+    static func range(held: Range<Int64>, before: Int64?, window: Int) -> Range<Int64> {
+        let end = min(max(before ?? held.upperBound, held.lowerBound), held.upperBound)
+        return max(held.lowerBound, end - Int64(max(1, window)))..<end
+    }
+
+    /// Newest first across partitions, each partition's messages from its highest offset down
+    /// (so what was looked at in a partition is always a run from its top, whatever the
+    /// producers' clocks say): the first `size` that `matches` keeps, and the offsets looked at.
+    static func merge(
+        _ messages: [KafkaConsumerMessage], size: Int, matches: (KafkaConsumerMessage) -> Bool
+    ) -> (taken: [KafkaConsumerMessage], consumed: [Int32: [Int64]]) {
+        var queues = Dictionary(grouping: messages, by: \.partition).mapValues { $0.sorted { $0.offset > $1.offset } }
+        var heads = queues.mapValues { _ in 0 }
+        var taken: [KafkaConsumerMessage] = []
+        var consumed: [Int32: [Int64]] = [:]
+        while taken.count < size {
+            let next = heads.compactMap { partition, index -> (Int32, KafkaConsumerMessage)? in
+                guard let queue = queues[partition], index < queue.count else { return nil }
+                return (partition, queue[index])
+            }.max { ($0.1.timestamp ?? 0, -$0.0) < ($1.1.timestamp ?? 0, -$1.0) }
+            guard let (partition, message) = next else { break }
+            heads[partition, default: 0] += 1
+            consumed[partition, default: []].append(message.offset)
+            if matches(message) { taken.append(message) }
+        }
+        queues.removeAll()
+        return (taken, consumed)
+    }
+}
+
+/// Reads bounded windows of topics with the console's consumer settings and deadline.
+struct WindowReader: Sendable {
+    let configuration: KafkaConsumerConfiguration
+    let deadline: Duration
+    let logger: Logger
+
+    func read(
+        _ topic: String, keeping keep: @escaping @Sendable (KafkaConsumerMessage) -> Bool = { _ in true },
+        choose: @escaping @Sendable (KafkaTopicPartition, Range<Int64>) -> Range<Int64>
+    ) async throws -> KafkaTopicWindow {
+        try await KafkaTopicWindow.read(topic: topic, configuration: configuration, deadline: deadline, logger: logger, keeping: keep, choose: choose)
     }
 }

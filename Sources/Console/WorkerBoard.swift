@@ -35,11 +35,13 @@ public final class WorkerBoard: Sendable {
         self.history = TimeInterval(history.components.seconds)
     }
 
-    /// Takes one report published at `at` (the message's time).
-    public func add(_ report: WorkerStatusReport, at: Date) {
+    /// Takes one report published at `published` (the message's time; one from the future,
+    /// a skewed clock, counts as now, so that it cannot hide the reports after it).
+    public func add(_ report: WorkerStatusReport, at published: Date) {
+        let at = min(published, Date())
         let sample = Sample(
-            at: at, commands: report.counters.commands.values.reduce(0) { $0 + $1.values.reduce(0, +) },
-            errors: report.counters.errorEvents.values.reduce(0, +))
+            at: at, commands: Self.total(report.counters.commands.values.map { Self.total($0.values) }),
+            errors: Self.total(report.counters.errorEvents.values))
         state.withLock { state in
             if let known = state.latest[report.instanceId], known.at > at { return }
             state.latest[report.instanceId] = (report, at)
@@ -50,6 +52,15 @@ public final class WorkerBoard: Sendable {
                 state.latest[stalest] = nil
                 state.samples[stalest] = nil
             }
+        }
+    }
+
+    /// A report's counts added up, negative ones ignored and the sum held at `Int.max`: a
+    /// report is outside data, and a bad one must not stop the console.
+    static func total(_ counts: some Sequence<Int>) -> Int {
+        counts.reduce(0) { sum, count in
+            let (added, overflow) = sum.addingReportingOverflow(max(0, count))
+            return overflow ? .max : added
         }
     }
 

@@ -18,6 +18,8 @@ public final class KafkaConsumer: Sendable {
     private let pollThread: KafkaPollThread
     private let coordinator: ConsumerRebalanceCoordinator
     private let pauses: FetchPauses
+    /// Subscribed to a group, rather than assigned partitions outside any.
+    private let isGroupMember: Bool
 
     /// A member of `configuration.groupID` subscribed to `topics`.
     public convenience init(
@@ -27,7 +29,8 @@ public final class KafkaConsumer: Sendable {
         rebalanceListener: (any KafkaRebalanceListener)? = nil,
         errorHandler: (@Sendable (KafkaError) -> Void)? = nil
     ) throws {
-        try self.init(configuration: configuration, logger: logger, rebalanceListener: rebalanceListener, errorHandler: errorHandler)
+        try self.init(
+            configuration: configuration, logger: logger, rebalanceListener: rebalanceListener, errorHandler: errorHandler, isGroupMember: true)
         let subscription = NativePartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
         let error = rd_kafka_subscribe(client.handle, subscription.pointer)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -80,7 +83,8 @@ public final class KafkaConsumer: Sendable {
         logger: Logger = Logger(label: "kafka.consumer"),
         timeout: Duration = .seconds(10)
     ) async throws -> (consumer: KafkaConsumer, offsets: [KafkaTopicPartition: Range<Int64>], starts: [KafkaTopicPartition: Int64]) {
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil)
+        let consumer = try KafkaConsumer(
+            configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil, isGroupMember: false)
         do {
             let (offsets, starts) = try await consumer.client.runBlocking { handle in
                 var offsets: [KafkaTopicPartition: Range<Int64>] = [:]
@@ -117,8 +121,10 @@ public final class KafkaConsumer: Sendable {
         configuration: KafkaConsumerConfiguration,
         logger: Logger,
         rebalanceListener: (any KafkaRebalanceListener)?,
-        errorHandler: (@Sendable (KafkaError) -> Void)?
+        errorHandler: (@Sendable (KafkaError) -> Void)?,
+        isGroupMember: Bool
     ) throws {
+        self.isGroupMember = isGroupMember
         let batchCapacity = max(1, configuration.maxBufferedMessages / max(1, configuration.maxBatchSize))
         let buffer = ConsumerMessageBuffer(capacity: batchCapacity)
         let pauses = FetchPauses()
@@ -382,9 +388,11 @@ public final class KafkaConsumer: Sendable {
     /// done, and leaves the group. `batches` ends.
     public func close() async {
         control.requestStop(drainTimeout: .zero)
-        // Wakes the poll thread from its wait for messages, so that it sees the request now
-        // rather than when the wait ends (a short-lived reader's close would cost that wait).
-        if let queue = rd_kafka_queue_get_consumer(client.handle) {
+        // A reader outside any group wakes its poll thread from its wait for messages, so
+        // that a short-lived read does not pay for that wait. Never a group member: the wake
+        // could cut short `rd_kafka_consumer_close`, which waits on the same queue for the
+        // revocation and the final commit.
+        if !isGroupMember, let queue = rd_kafka_queue_get_consumer(client.handle) {
             rd_kafka_queue_yield(queue)
             rd_kafka_queue_destroy(queue)
         }

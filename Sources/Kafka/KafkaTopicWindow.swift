@@ -12,12 +12,14 @@ public struct KafkaTopicWindow: Sendable {
     public var ranges: [KafkaTopicPartition: Range<Int64>]
 
     /// Reads `choose(partition, offsets)` of every partition of `topic` (clamped to what the
-    /// partition holds); fails when that takes longer than `deadline`.
+    /// partition holds), keeping the messages `keep` accepts as they come; fails when that
+    /// takes longer than `deadline`.
     public static func read(
         topic: String,
         configuration: KafkaConsumerConfiguration,
         deadline: Duration = .seconds(10),
         logger: Logger = Logger(label: "kafka.window"),
+        keeping keep: @escaping @Sendable (KafkaConsumerMessage) -> Bool = { _ in true },
         choose: @escaping @Sendable (KafkaTopicPartition, Range<Int64>) -> Range<Int64>
     ) async throws -> KafkaTopicWindow {
         let clock = ContinuousClock()
@@ -27,7 +29,7 @@ public struct KafkaTopicWindow: Sendable {
         var ranges: [KafkaTopicPartition: Range<Int64>] = [:]
         for (partition, held) in reader.offsets {
             let chosen = choose(partition, held).clamped(to: held)
-            ranges[partition] = (reader.starts[partition] ?? chosen.lowerBound)..<chosen.upperBound
+            ranges[partition] = min(reader.starts[partition] ?? chosen.lowerBound, chosen.upperBound)..<chosen.upperBound
         }
         let wanted = ranges.filter { !$0.value.isEmpty }
         let consumer = reader.consumer
@@ -39,7 +41,7 @@ public struct KafkaTopicWindow: Sendable {
                 for await batch in consumer.batches {
                     for message in batch {
                         guard let range = wanted[message.topicPartition] else { continue }
-                        if range.contains(message.offset) { messages.append(message) }
+                        if range.contains(message.offset), keep(message) { messages.append(message) }
                         // A compacted topic may not hold the range's last offset: any offset
                         // at or past it ends the partition.
                         if message.offset + 1 >= range.upperBound { unread.remove(message.topicPartition) }

@@ -68,45 +68,23 @@ struct DLQCommand: AsyncParsableCommand {
         func run() async throws {
             PaymentWorkerCommand.bootstrapLogging(level: .warning)
             let bootstrap = try topics.bootstrap()
-            var wanted: Set<DLQPosition> = []
+            var wanted: Set<DLQPlace> = []
             for message in messages {
-                let parts = message.split(separator: ":")
-                guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else {
-                    throw ValidationError("--message takes PARTITION:OFFSET, not '\(message)'")
-                }
-                wanted.insert(DLQPosition(partition: partition, offset: offset))
+                guard let place = DLQPlace(message) else { throw ValidationError("--message takes PARTITION:OFFSET, not '\(message)'") }
+                wanted.insert(place)
             }
             let letters = try await TopicReader(bootstrapServers: bootstrap, topic: topics.dlqTopic).readToEnd()
-                .filter { all || wanted.contains(DLQPosition(partition: $0.partition, offset: $0.offset)) }
-            let missing = wanted.subtracting(letters.map { DLQPosition(partition: $0.partition, offset: $0.offset) })
+                .filter { all || wanted.contains(DLQPlace(partition: $0.partition, offset: $0.offset)) }
+            let missing = wanted.subtracting(letters.map { DLQPlace(partition: $0.partition, offset: $0.offset) })
             guard missing.isEmpty else {
-                throw ValidationError("not in \(topics.dlqTopic): \(missing.map { "\($0.partition):\($0.offset)" }.sorted().joined(separator: ", "))")
+                throw ValidationError("not in \(topics.dlqTopic): \(missing.map(\.description).sorted().joined(separator: ", "))")
             }
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
                 common: KafkaConfiguration(bootstrapServers: bootstrap.split(separator: ",").map(String.init), clientID: "payment-worker-dlq")))
-            let replays = letters.map { letter in
-                var headers = letter.headers
-                if headers.string(named: "idempotency-key") == nil {
-                    headers.append(KafkaHeader(name: "idempotency-key", string: "\(letter.topic)/\(letter.partition)/\(letter.offset)"))
-                }
-                return KafkaProducerMessage(topic: topics.commandsTopic, key: letter.key, value: letter.value, headers: headers)
-            }
+            let replays = letters.map { DeadLetterReplay.command(replaying: $0, onto: topics.commandsTopic) }
             _ = try await producer.sendAll(replays)
             await producer.close()
             print("replayed \(replays.count) message\(replays.count == 1 ? "" : "s") onto \(topics.commandsTopic)")
         }
-    }
-}
-
-/// A letter's place in the DLQ topic, as `--message PARTITION:OFFSET` names it.
-struct DLQPosition: Hashable {
-    let partition: Int32
-    let offset: Int64
-}
-
-/// A consumed message's broker timestamp, as the tools print it.
-enum KafkaTimestamp {
-    static func iso8601(milliseconds: Int64) -> String {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
     }
 }

@@ -61,7 +61,7 @@ final class CommandEnvelope: Sendable {
     /// Whether a key is within `maxKeyCharacters`. Counting characters walks grapheme
     /// clusters; a key of no more bytes than the limit cannot have more characters, so only a
     /// longer one is counted.
-    private static func fitsKeyLimit(_ key: String) -> Bool {
+    static func fitsKeyLimit(_ key: String) -> Bool {
         key.utf8.count <= maxKeyCharacters || key.count <= maxKeyCharacters
     }
 

@@ -49,7 +49,7 @@ struct OutgoingEvents: Sendable {
             {"code":\(JSONText.string(error.code.rawValue)),"message":\(JSONText.string(error.message)),\
             "command":\(JSONText.string(command)),"idempotency_key":\(JSONText.string(envelope.idempotencyKey)),\
             "correlation_id":\(JSONText.string(envelope.correlationId)),\
-            "apiid":\(JSONText.string(envelope.headers["apiid"])),\
+            "apiid":\(JSONText.string(envelope.headers["apiid"].flatMap { CommandEnvelope.fitsKeyLimit($0) ? $0 : nil })),\
             "source":{"topic":\(JSONText.string(message.topic)),"partition":\(message.partition),"offset":\(message.offset)},\
             "at":\(JSONText.string(Self.timestamp(time)))}
             """

@@ -59,6 +59,11 @@ struct ConsoleAPITests {
 
                 #expect(try await console.fetch("/api/dlq/replay", method: "POST", body: #"{"messages":[{"partition":0,"offset":999999}]}"#).status == 404)
                 #expect(try await console.fetch("/api/dlq/replay", method: "POST", body: "{}").status == 400)
+                // Outside input at the edges of the numbers: answered, never a crash.
+                #expect(try await console.fetch("/dlq/0/9223372036854775807").status == 400)
+                #expect(try await console.fetch("/api/dlq?before=0:9223372036854775807,1:-1").status == 200)
+                #expect(try await console.fetch("/api/dlq/replay", method: "POST", body: #"{"messages":[{"partition":0,"offset":9223372036854775807}]}"#).status == 400)
+                #expect(try await console.fetch("/healthz", bearer: nil).status == 200)
 
                 for path in ["/api/dlq", "/api/trace?id=\(correlation)", "/api/errors", "/dlq", "/dlq/\(partition)/\(offset)", "/trace?id=\(correlation)"] {
                     let answer = try await console.fetch(path)

@@ -1,5 +1,6 @@
 @testable import Console
 import Foundation
+import Kafka
 import StatusReport
 import Testing
 
@@ -57,7 +58,11 @@ struct ConsoleRedactionTests {
         let form = Redaction.body(Array("fields=Id&apikey=12345&where=Id>1".utf8))
         #expect(form.text == "fields=Id&apikey=[redacted]&where=Id>1")
         let mixed = Redaction.body(Array(#"<b>{"token":"crm-secret", "note": "kept"} password: hunter2"#.utf8))
-        #expect(mixed.text == #"<b>{"token":"[redacted]", "note": "kept"} password: [redacted]"#)
+        #expect(mixed.text == #"<b>{"token":[redacted], "note": "kept"} password: [redacted]"#)
+        let quoted = Redaction.body(Array(#"{'token':'s3cret word'} "password": "correct horse" x"#.utf8))
+        #expect(!quoted.text.contains("s3cret") && !quoted.text.contains("horse") && quoted.text.hasSuffix(" x"), "\(quoted.text)")
+        let nested = Redaction.body(Array(#"{"p":"{"token":"inner-secret"}","q":"apikey=abc"}"#.utf8))
+        #expect(!nested.text.contains("inner-secret") && !nested.text.contains("abc"), "\(nested.text)")
         let csv = Redaction.body(Array("OrderRef,Amount\nRef1,1.00\n".utf8))
         #expect(csv.text == "OrderRef,Amount\nRef1,1.00\n")
         let large = Redaction.body([UInt8](repeating: UInt8(ascii: "a"), count: 70_000), limit: 1_000)
@@ -80,6 +85,30 @@ struct ConsolePagingTests {
         #expect(PageCursor("0:-1") == nil && PageCursor("x:1") == nil && PageCursor("1") == nil)
     }
 
+    @Test("a page reads a window below its cursor, inside what the partition holds, whatever the cursor says")
+    func pageRange() {
+        #expect(TopicPage.range(held: 0..<1_000, before: nil, window: 50) == 950..<1_000)
+        #expect(TopicPage.range(held: 0..<1_000, before: 120, window: 50) == 70..<120)
+        #expect(TopicPage.range(held: 500..<600, before: 120, window: 50) == 500..<500, "retention moved past the cursor")
+        #expect(TopicPage.range(held: 500..<600, before: .max, window: 50) == 550..<600)
+        #expect(TopicPage.range(held: 0..<10, before: nil, window: 50) == 0..<10)
+    }
+
+    static func message(_ partition: Int32, _ offset: Int64, at time: Int64) -> KafkaConsumerMessage {
+        KafkaConsumerMessage(topic: "t", partition: partition, offset: offset, key: nil, value: nil, headers: [], timestamp: time)
+    }
+
+    @Test("newest first across partitions, each partition from its top, so that no message is skipped when clocks disagree")
+    func merge() {
+        // Offset 11 was written by a producer whose clock is behind the one that wrote 10.
+        let messages = [Self.message(0, 10, at: 1_000), Self.message(0, 11, at: 900), Self.message(1, 5, at: 950)]
+        let first = TopicPage.merge(messages, size: 2) { _ in true }
+        #expect(first.taken.map { "\($0.partition):\($0.offset)" } == ["1:5", "0:11"])
+        #expect(first.consumed[0] == [11], "the next page of partition 0 starts below 11, so 10 is on it")
+        let filtered = TopicPage.merge(messages, size: 5) { $0.partition == 0 }
+        #expect(filtered.taken.map(\.offset) == [11, 10] && filtered.consumed.values.map(\.count).reduce(0, +) == 3)
+    }
+
     @Test("form fields decode + and percent escapes, and keep repeated names")
     func form() {
         let fields = FormFields("m=0%3A5&m=1:7&token=a+b%2Bc&empty=")
@@ -96,6 +125,20 @@ struct ConsolePagingTests {
             instanceId: id, host: "h", pid: 1, version: "1", startedAt: "", at: "", state: final ? .stopping : .ready, final: final,
             store: .init(kind: "sqlite", healthy: true), partitions: [], counters: counters, cpuSeconds: 0, residentBytes: 0,
             intervalSeconds: 1)
+    }
+
+    @Test("counts that would overflow, or are negative, are held, not trapped on")
+    func hostileCounts() {
+        #expect(WorkerBoard.total([Int.max, 1, -5]) == Int.max)
+        #expect(WorkerBoard.total([3, -2, 4]) == 7)
+        let board = WorkerBoard(history: .seconds(60))
+        var report = Self.report("x", commands: 1)
+        report.counters.commands = ["A": ["ok": .max, "error": 1]]
+        board.add(report, at: Date())
+        #expect(board.workers().count == 1)
+        board.add(Self.report("future", commands: 0), at: Date().addingTimeInterval(3_600))
+        #expect(board.workers(now: Date().addingTimeInterval(4)).first { $0.report.instanceId == "future" }?.gone == true,
+                "a report from the future counts as now")
     }
 
     @Test("a worker is gone after a final report or three silent intervals")
