@@ -53,10 +53,13 @@ struct ChunkedRequest: Sendable {
         let status: String
         let contentType: String
         let body: [UInt8]
+        var error: [KafkaHeader] = []
         if joined.ok + joined.partial == 0, let refusal = joined.refusals.first {
             status = "error"
             contentType = "application/json"
-            body = GatewayFailure.body(code: refusal.code, message: "lines \(refusal.lines.lowerBound)-\(refusal.lines.upperBound): \(refusal.message)")
+            let message = "lines \(refusal.lines.lowerBound)-\(refusal.lines.upperBound): \(refusal.message)"
+            body = GatewayFailure.body(code: refusal.code, message: message)
+            error = [KafkaHeader(name: "error-code", string: refusal.code), KafkaHeader(name: "error-message", string: message)]
         } else {
             status = joined.ok == chunks.count ? "ok" : "partial"
             contentType = "text/csv; charset=utf-8"
@@ -65,7 +68,7 @@ struct ChunkedRequest: Sendable {
         var headers = [
             KafkaHeader(name: "command", string: command), KafkaHeader(name: "status", string: status),
             KafkaHeader(name: "correlation-id", string: correlationId), KafkaHeader(name: "content-type", string: contentType),
-        ]
+        ] + error
         if replies.allSatisfy({ $0.headers.string(named: "replayed") == "true" }) {
             headers.append(KafkaHeader(name: "replayed", string: "true"))
         }

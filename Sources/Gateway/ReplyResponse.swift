@@ -8,7 +8,7 @@ import PaymentsDomain
 enum ReplyResponse {
     static func status(of reply: KafkaConsumerMessage) -> HTTPResponse.Status {
         guard reply.headers.string(named: "status") == "error" else { return .ok }
-        return status(forCode: errorCode(in: reply.value ?? []))
+        return status(forCode: reply.headers.string(named: "error-code"))
     }
 
     static func status(forCode code: String?) -> HTTPResponse.Status {
@@ -21,20 +21,6 @@ enum ReplyResponse {
         default: .internalServerError
         }
     }
-
-    /// The code of an error reply: Cin7's `{"code":...}` or CRM.COM's `{"status":{"code":...}}`.
-    static func errorCode(in body: [UInt8]) -> String? {
-        error(in: body)?.code
-    }
-
-    /// The code and message of an error reply: Cin7's `{"code","message"}` or CRM.COM's
-    /// `{"status":{"code","message"}}`.
-    static func error(in body: [UInt8]) -> (code: String, message: String)? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        let fields = object["code"] is String ? object : object["status"] as? [String: Any]
-        guard let code = fields?["code"] as? String else { return nil }
-        return (code, fields?["message"] as? String ?? "")
-    }
 }
 
 extension ChunkReplies.Answer {
@@ -45,8 +31,9 @@ extension ChunkReplies.Answer {
         case "ok": self = .rows(partial: false, body: body)
         case "partial": self = .rows(partial: true, body: body)
         default:
-            let error = ReplyResponse.error(in: body)
-            self = .refused(code: error?.code ?? "INTERNAL", message: error?.message ?? String(decoding: body, as: UTF8.self))
+            // The code and message are the reply's headers: its body is the client's to read.
+            self = .refused(code: reply.headers.string(named: "error-code") ?? "INTERNAL",
+                            message: reply.headers.string(named: "error-message") ?? "")
         }
     }
 }

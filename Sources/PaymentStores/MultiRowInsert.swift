@@ -33,6 +33,7 @@ struct MultiRowInsert: Sendable {
     ])
 
     static let recordInsert = MultiRowInsert(table: "idempotency_records", columns: [
-        "account_id", "idempotency_key", "fingerprint", "reply_status", "reply_content_type", "reply_body", "created_at",
+        "account_id", "idempotency_key", "fingerprint", "reply_status", "reply_content_type", "reply_body",
+        "reply_error_code", "reply_error_message", "created_at",
     ])
 }

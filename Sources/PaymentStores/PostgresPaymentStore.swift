@@ -189,12 +189,14 @@ public final class PostgresPaymentStore: PaymentStore {
         var records: [StoreEngine.RecordKey: StoreEngine.KnownRecord] = [:]
         for (account, keys) in StoreEngine.keysByAccount(commands) {
             let rows = try await connection.query("""
-                SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
+                SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, reply_error_code, reply_error_message
                 FROM idempotency_records WHERE account_id = \(account) AND idempotency_key = ANY(\(Array(keys)))
                 """, logger: logger)
-            for try await (key, fingerprint, status, contentType, body) in rows.decode((String, Data, String, String, Data).self) {
+            for try await (key, fingerprint, status, contentType, body, code, message)
+                in rows.decode((String, Data, String, String, Data, String?, String?).self) {
                 records[StoreEngine.RecordKey(account: account, key: key)] = (
-                    Array(fingerprint), StoredReply(status: status, contentType: contentType, body: Array(body)))
+                    Array(fingerprint),
+                    StoredReply(status: status, contentType: contentType, body: Array(body), errorCode: code, errorMessage: message))
             }
         }
         return records
@@ -212,10 +214,17 @@ public final class PostgresPaymentStore: PaymentStore {
         binds.append(replies.map(\.contentType))
         binds.append(replies.map { ByteBuffer(bytes: $0.body) })
         binds.append(commands.map(\.epochSeconds))
+        // No error is an empty code, made NULL again: an array of optionals would need its
+        // own encoding.
+        binds.append(replies.map { $0.error?.code.rawValue ?? "" })
+        binds.append(replies.map { $0.error?.message ?? "" })
         try await connection.query(PostgresQuery(unsafeSQL: """
             INSERT INTO idempotency_records
-            (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at)
-            SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bytea[], $7::int8[])
+            (account_id, idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, created_at,
+             reply_error_code, reply_error_message)
+            SELECT a, k, f, s, t, b, c, NULLIF(e, ''), CASE WHEN e = '' THEN NULL ELSE m END
+            FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bytea[], $7::int8[], $8::text[], $9::text[])
+                AS r(a, k, f, s, t, b, c, e, m)
             """, binds: binds), logger: logger)
     }
 
@@ -391,13 +400,15 @@ public final class PostgresPaymentStore: PaymentStore {
 
     private func fetchRecord(_ connection: PostgresConnection, account: String, key: String) async throws -> IdempotencyRecord? {
         let rows = try await connection.query("""
-            SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
+            SELECT fingerprint, reply_status, reply_content_type, reply_body, reply_error_code, reply_error_message, created_at
             FROM idempotency_records WHERE account_id = \(account) AND idempotency_key = \(key)
             """, logger: logger)
-        for try await (fingerprint, status, contentType, body, createdAt) in rows.decode((Data, String, String, Data, Int64).self) {
+        for try await (fingerprint, status, contentType, body, code, message, createdAt)
+            in rows.decode((Data, String, String, Data, String?, String?, Int64).self) {
             return IdempotencyRecord(
                 key: key, fingerprint: Array(fingerprint),
-                reply: StoredReply(status: status, contentType: contentType, body: Array(body)), createdAt: createdAt)
+                reply: StoredReply(status: status, contentType: contentType, body: Array(body), errorCode: code, errorMessage: message),
+                createdAt: createdAt)
         }
         return nil
     }

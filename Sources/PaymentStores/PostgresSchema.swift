@@ -77,5 +77,17 @@ enum PostgresSchema {
             """,
             "CREATE INDEX idempotency_by_age ON idempotency_records(created_at)",
         ]),
+        // An error reply's code and message as fields (the SQLite schema's v3).
+        (2, [
+            "ALTER TABLE idempotency_records ADD COLUMN reply_error_code TEXT, ADD COLUMN reply_error_message TEXT",
+            """
+            UPDATE idempotency_records AS r SET
+                reply_error_code = COALESCE(j.body -> 'status' ->> 'code', j.body ->> 'code', 'INTERNAL'),
+                reply_error_message = COALESCE(j.body -> 'status' ->> 'message', j.body ->> 'message', '')
+            FROM (SELECT account_id, idempotency_key, convert_from(reply_body, 'UTF8')::jsonb AS body
+                  FROM idempotency_records WHERE reply_status = 'error') AS j
+            WHERE r.account_id = j.account_id AND r.idempotency_key = j.idempotency_key
+            """,
+        ]),
     ]
 }

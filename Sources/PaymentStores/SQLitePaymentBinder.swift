@@ -58,7 +58,7 @@ struct SQLitePaymentBinder {
     static func insertRecords(
         _ replies: ArraySlice<StoredReply>, of indices: ArraySlice<Int>, in commands: [StoreCommand], with statement: Statement, in db: Database
     ) throws {
-        var binder = SQLitePaymentBinder(capacity: indices.count * 7)
+        var binder = SQLitePaymentBinder(capacity: indices.count * 9)
         for (reply, index) in zip(replies, indices) {
             binder.append(commands[index].account)
             binder.append(commands[index].idempotencyKey)
@@ -66,6 +66,8 @@ struct SQLitePaymentBinder {
             binder.append(reply.status)
             binder.append(reply.contentType)
             binder.appendBlob(reply.body)
+            binder.append(reply.error?.code.rawValue)
+            binder.append(reply.error?.message)
             binder.append(commands[index].epochSeconds)
         }
         try binder.run(statement, in: db)

@@ -276,7 +276,7 @@ public final class SQLitePaymentStore: PaymentStore {
         for (account, keys) in StoreEngine.keysByAccount(commands) {
             for chunk in chunks(Array(keys)) {
                 let select = try db.cachedStatement(sql: """
-                    SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body
+                    SELECT idempotency_key, fingerprint, reply_status, reply_content_type, reply_body, reply_error_code, reply_error_message
                     FROM idempotency_records WHERE account_id = ? AND idempotency_key IN (\(placeholders(chunk.count)))
                     """)
                 try SQLitePaymentBinder.query([.text(account)] + chunk.map { .text($0) }, with: select, in: db) { row in
@@ -300,22 +300,24 @@ public final class SQLitePaymentStore: PaymentStore {
 
     private static func fetchRecord(_ db: Database, account: String, key: String) throws -> IdempotencyRecord? {
         let select = try db.cachedStatement(sql: """
-            SELECT fingerprint, reply_status, reply_content_type, reply_body, created_at
+            SELECT fingerprint, reply_status, reply_content_type, reply_body, reply_error_code, reply_error_message, created_at
             FROM idempotency_records WHERE account_id = ? AND idempotency_key = ?
             """)
         var record: IdempotencyRecord?
         try SQLitePaymentBinder.query([.text(account), .text(key)], with: select, in: db) { row in
             let known = knownRecord(row, from: 0)
-            record = IdempotencyRecord(key: key, fingerprint: known.fingerprint, reply: known.reply, createdAt: sqlite3_column_int64(row, 4))
+            record = IdempotencyRecord(key: key, fingerprint: known.fingerprint, reply: known.reply, createdAt: sqlite3_column_int64(row, 6))
         }
         return record
     }
 
-    /// Fingerprint, status, content type and body of a record, from `column` on.
+    /// Fingerprint, status, content type, body, error code and message of a record, from
+    /// `column` on.
     private static func knownRecord(_ row: OpaquePointer, from column: Int) -> KnownRecord {
         (SQLitePaymentBinder.bytes(row, column),
          StoredReply(status: SQLitePaymentBinder.text(row, column + 1) ?? "", contentType: SQLitePaymentBinder.text(row, column + 2) ?? "",
-                     body: SQLitePaymentBinder.bytes(row, column + 3)))
+                     body: SQLitePaymentBinder.bytes(row, column + 3), errorCode: SQLitePaymentBinder.text(row, column + 4),
+                     errorMessage: SQLitePaymentBinder.text(row, column + 5)))
     }
 
     private static func arguments(_ values: [SQLValue]) -> StatementArguments {

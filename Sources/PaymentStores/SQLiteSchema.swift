@@ -117,6 +117,20 @@ enum SQLiteSchema {
             // A deleted payment's id is still never given again.
             try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('payments', ?)", arguments: [sequence])
         }
+        // An error reply's code and message are kept as fields, for the `error-code` header
+        // and the error event; the replies recorded before are read once, here.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE idempotency_records ADD COLUMN reply_error_code TEXT;
+                ALTER TABLE idempotency_records ADD COLUMN reply_error_message TEXT;
+                UPDATE idempotency_records SET
+                    reply_error_code = COALESCE(json_extract(CAST(reply_body AS TEXT), '$.status.code'),
+                                                json_extract(CAST(reply_body AS TEXT), '$.code'), 'INTERNAL'),
+                    reply_error_message = COALESCE(json_extract(CAST(reply_body AS TEXT), '$.status.message'),
+                                                   json_extract(CAST(reply_body AS TEXT), '$.message'), '')
+                WHERE reply_status = 'error' AND json_valid(CAST(reply_body AS TEXT));
+                """)
+        }
         return migrator
     }
 }

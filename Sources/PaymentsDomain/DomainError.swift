@@ -1,6 +1,6 @@
 /// A fault a client can act on: one of the contract's codes and a message that says what was
 /// wrong and where. Messages never carry a secret.
-public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }

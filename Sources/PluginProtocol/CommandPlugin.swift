@@ -124,7 +124,8 @@ extension StoredReply {
     public static func cin7Error(_ error: DomainError) -> StoredReply {
         StoredReply(
             status: ReplyStatus.error.rawValue, contentType: "application/json",
-            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8))
+            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8),
+            error: error)
     }
 }
 

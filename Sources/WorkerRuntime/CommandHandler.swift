@@ -220,7 +220,7 @@ struct CommandHandler: Sendable {
         metrics.commandHandled(name, status: reply.status)
         var messages = events.replies(to: envelope, command: name, reply: reply, replayed: replayed)
         if reply.status == ReplyStatus.error.rawValue {
-            messages.append(errorEvent(for: envelope, command: name, error: OutgoingEvents.error(in: reply)))
+            messages.append(errorEvent(for: envelope, command: name, error: OutgoingEvents.error(of: reply)))
         }
         return messages
     }

@@ -31,7 +31,7 @@ struct OutgoingEvents: Sendable {
     /// The reply on the results topic, keyed like the command.
     func reply(to envelope: CommandEnvelope, command: String, reply: StoredReply, replayed: Bool) -> KafkaProducerMessage {
         var headers: [KafkaHeader] = []
-        headers.reserveCapacity(8)
+        headers.reserveCapacity(10)
         headers.append(KafkaHeader(name: "command", string: command))
         headers.append(KafkaHeader(name: "status", string: reply.status))
         headers.append(KafkaHeader(name: "idempotency-key", string: envelope.idempotencyKey))
@@ -39,6 +39,11 @@ struct OutgoingEvents: Sendable {
         headers.append(KafkaHeader(name: "source", string: envelope.source))
         headers.append(replayed ? Self.replayedTrue : Self.replayedFalse)
         headers.append(KafkaHeader(name: "content-type", string: reply.contentType))
+        if reply.status == "error" {
+            let error = Self.error(of: reply)
+            headers.append(KafkaHeader(name: "error-code", string: error.code.rawValue))
+            headers.append(KafkaHeader(name: "error-message", string: error.message))
+        }
         return KafkaProducerMessage(topic: topics.results, key: envelope.message.key, value: reply.body, headers: headers)
     }
 
@@ -64,13 +69,9 @@ struct OutgoingEvents: Sendable {
         return KafkaProducerMessage(topic: topics.dlq, key: message.key, value: message.value, headers: message.headers)
     }
 
-    /// The code and message a recorded error reply carries, for the error event of a replay.
-    static func error(in reply: StoredReply) -> DomainError {
-        let fallback = DomainError(.internal, "a recorded error reply")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else { return fallback }
-        let fields = (object["status"] as? [String: Any]) ?? object
-        guard let code = fields["code"] as? String else { return fallback }
-        return DomainError(DomainError.Code(rawValue: code), fields["message"] as? String ?? "")
+    /// The code and message of an error reply, from its fields.
+    static func error(of reply: StoredReply) -> DomainError {
+        reply.error ?? DomainError(.internal, "an error reply recorded without its code")
     }
 
     static func timestamp(_ time: Date) -> String {

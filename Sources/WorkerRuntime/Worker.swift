@@ -320,9 +320,11 @@ public struct Worker: Service {
             "topic": "\(message.topic)", "source": "\(source)", "bytes": "\(message.value?.count ?? 0)", "error": "\(error)",
         ])
         metrics.publishRefused(message.topic)
-        guard message.topic == configuration.topics.results,
-              let offset = source.split(separator: "/").last.flatMap({ Int64($0) }),
-              let command = commands.first(where: { $0.offset == offset }) else { return [] }
+        // `source` is `<topic>/<partition>/<offset>` of the command the reply answers.
+        let place = source.split(separator: "/").suffix(2)
+        guard message.topic == configuration.topics.results, place.count == 2,
+              let partition = place.first.flatMap({ Int32($0) }), let offset = place.last.flatMap({ Int64($0) }),
+              let command = commands.first(where: { $0.partition == partition && $0.offset == offset }) else { return [] }
         let envelope = CommandEnvelope(command, clusterID: handler.clusterID)
         let code: DomainError.Code = error.isMessageTooLarge ? .tooLarge : .internal
         metrics.sentToDLQ(reason: "reply_refused")

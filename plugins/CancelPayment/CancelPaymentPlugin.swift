@@ -63,7 +63,7 @@ public struct CancelPaymentPlugin: CommandPlugin {
     public func errorReply(_ error: DomainError) -> StoredReply {
         let status = "{\"message\":\(JSONText.string(error.message)),\"description\":\(JSONText.string(error.message)),\"code\":\(JSONText.string(error.code.rawValue))}"
         return StoredReply(status: ReplyStatus.error.rawValue, contentType: "application/json",
-                           body: Array("{\"status\":\(status),\"data\":null}".utf8))
+                           body: Array("{\"status\":\(status),\"data\":null}".utf8), error: error)
     }
 
     // MARK: - Reading the request

@@ -56,15 +56,21 @@ extension PaymentStore {
     }
 }
 
+/// A reply as recorded for its idempotency key and published: its status, its body, and for
+/// an `error` reply the error itself as data (its code and message), so that the `error-code`
+/// header and the error event are made from fields, never read back out of the body.
 public struct StoredReply: Sendable, Hashable {
     public var status: String
     public var contentType: String
     public var body: [UInt8]
+    /// Set on an `error` reply.
+    public var error: DomainError?
 
-    public init(status: String, contentType: String, body: [UInt8]) {
+    public init(status: String, contentType: String, body: [UInt8], error: DomainError? = nil) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.error = error
     }
 }
 

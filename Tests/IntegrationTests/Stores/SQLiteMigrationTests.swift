@@ -27,7 +27,10 @@ struct SQLiteMigrationTests {
                     type_id, udf) VALUES ('123', 1, 1001, 10000, '2026-11-22 10:00:00', '2026-11-22 10:00:00', 'POSTED', 'T1', '{}');
                 INSERT INTO account_counters (account_id, next_payment_number, next_cancellation_number) VALUES ('123', 3, 2);
                 DELETE FROM payments WHERE imported_ref = 'Gone';
-                INSERT INTO idempotency_records VALUES ('123', 'old', x'00', 'ok', 'text/csv', x'', 100), ('123', 'new', x'00', 'ok', 'text/csv', x'', 200);
+                INSERT INTO idempotency_records VALUES ('123', 'old', x'00', 'ok', 'text/csv', x'', 100), ('123', 'new', x'00', 'ok', 'text/csv', x'', 200),
+                    ('123', 'cin7-error', x'00', 'error', 'application/json', CAST('{"code":"UNAUTHORIZED","message":"bad key"}' AS BLOB), 200),
+                    ('123', 'crm-error', x'00', 'error', 'application/json',
+                     CAST('{"status":{"message":"no such payment","description":"no such payment","code":"NOT_FOUND"},"data":null}' AS BLOB), 200);
                 """)
         }
         try old.close()
@@ -56,6 +59,10 @@ struct SQLiteMigrationTests {
         #expect(try await store.idempotencyRecord(account: "123", key: "old") == nil)
         #expect(try await store.idempotencyRecord(account: "123", key: "new") != nil)
         #expect(try await store.idempotencyRecord(account: "123", key: "k1") != nil)
+        // Error replies recorded before keep their code and message as fields.
+        #expect(try await store.idempotencyRecord(account: "123", key: "cin7-error")?.reply.error == DomainError(.unauthorized, "bad key"))
+        #expect(try await store.idempotencyRecord(account: "123", key: "crm-error")?.reply.error == DomainError(.notFound, "no such payment"))
+        #expect(try await store.idempotencyRecord(account: "123", key: "new")?.reply.error == nil)
         try await store.close()
         let reopened = try DatabaseQueue(path: path)
         #expect(try await reopened.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_cancellations") } == 1)

@@ -309,11 +309,18 @@ struct StoreConformanceTests {
             try await harness.store.provision(order: Order(id: 9, ref: "Ref123"), account: "other")
             #expect(try await harness.run(.updatePayments(lines), account: "other", key: "k-1", fingerprint: "body-a").operation != nil)
 
-            // A refused command is recorded too, and replays as refused.
+            // A refused command is recorded too, its code and message as fields, and replays
+            // as refused.
             let cancel = TestOperation.cancelPayment(CancelPaymentRequest(payment: .id(5), details: CancellationDetails(typeId: "T")))
             let refused = try await harness.run(cancel, key: "k-2")
-            #expect(refused.outcome == .applied(StoredReply(status: "error", contentType: "application/json", body: Array("NOT_FOUND".utf8))))
-            #expect(try await harness.run(cancel, key: "k-2").outcome == .replayed(StoredReply(status: "error", contentType: "application/json", body: Array("NOT_FOUND".utf8))))
+            guard case .applied(let refusal) = refused.outcome else {
+                Issue.record("the refusal was not recorded: \(refused.outcome)")
+                return
+            }
+            #expect(refusal.status == "error" && refusal.body == Array("NOT_FOUND".utf8) && refusal.error?.code == .notFound)
+            #expect(refusal.error?.message.isEmpty == false)
+            #expect(try await harness.run(cancel, key: "k-2").outcome == .replayed(refusal), "replayed with its code and message")
+            #expect(try await harness.store.idempotencyRecord(account: "123", key: "k-2")?.reply == refusal)
 
             let record = try #require(try await harness.store.idempotencyRecord(account: "123", key: "k-1"))
             #expect(record.fingerprint == Array("body-a".utf8))

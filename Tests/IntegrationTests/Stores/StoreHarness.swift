@@ -150,7 +150,7 @@ enum TestReply {
         case .cancelled(let payment, let cancellation):
             return StoredReply(status: "ok", contentType: "application/json", body: Array("\(payment.id)/\(cancellation.id)".utf8))
         case .refused(let error):
-            return StoredReply(status: "error", contentType: "application/json", body: Array(error.code.rawValue.utf8))
+            return StoredReply(status: "error", contentType: "application/json", body: Array(error.code.rawValue.utf8), error: error)
         }
     }
 }

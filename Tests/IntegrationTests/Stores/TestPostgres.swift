@@ -42,6 +42,13 @@ enum TestPostgres {
         return analyzed
     }
 
+    /// Runs `statements` in database `name`, one at a time.
+    static func execute(_ statements: [String], in name: String) async throws {
+        try await admin(database: name) { connection in
+            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+        }
+    }
+
     private static let logger = Logger(label: "test.postgres")
 
     private static func admin(database: String = "postgres", _ body: (PostgresConnection) async throws -> Void) async throws {
