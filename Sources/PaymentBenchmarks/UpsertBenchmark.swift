@@ -80,7 +80,7 @@ struct UpsertBenchmark: AsyncParsableCommand {
                 account: "123", idempotencyKey: "bench-\(Workload.runTag)-\(name.hashValue)-\(index)",
                 fingerprint: Array(repeating: UInt8(index % 256), count: 32),
                 write: UpdatePaymentsWrite(lines: try PaymentLineDecoder.decode(try CSVReader.read(texts[index])), reply: plugin.reply),
-                now: now, epochSeconds: 1_795_000_000, refusal: plugin.errorReply)
+                now: now, epochSeconds: 1_795_000_000, errorFormat: type(of: plugin).errorReplyFormat)
         }
         if commandsPerTransaction == 1 {
             // Bulk: parsing each batch is part of the figure, as it always was.

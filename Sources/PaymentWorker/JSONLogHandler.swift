@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PluginProtocol
+import PaymentsDomain
 
 /// One JSON object a line on standard error, for log shippers: `ts`, `level`, `logger`,
 /// `message`, `source`, then the metadata as fields. swift-log ships only a text handler,

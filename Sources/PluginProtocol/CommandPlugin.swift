@@ -24,8 +24,8 @@ public protocol CommandPlugin: Sendable {
     /// The command's logic, or why it cannot run.
     func decode(_ request: CommandRequest, account: Account) throws(DomainError) -> PluginWork
 
-    /// The reply of a command that cannot run, or that its logic refused.
-    func errorReply(_ error: DomainError) -> StoredReply
+    /// How the reply of a command that cannot run, or that its logic refused, is written.
+    static var errorReplyFormat: ErrorReplyFormat { get }
 }
 
 /// Where a command is served over HTTP (docs/contract.md §8).
@@ -72,10 +72,6 @@ public enum PluginWork: Sendable {
     case read(any PaymentRead)
 }
 
-public enum ReplyStatus: String, Sendable {
-    case ok, partial, error
-}
-
 extension CommandPlugin {
     public static var acceptsChunkedImports: Bool { false }
 
@@ -89,8 +85,11 @@ extension CommandPlugin {
         return .apiKey(apiId: apiId, apiKey: apiKey)
     }
 
+    public static var errorReplyFormat: ErrorReplyFormat { .cin7 }
+
+    /// The reply of a command that cannot run, or that its logic refused.
     public func errorReply(_ error: DomainError) -> StoredReply {
-        .cin7Error(error)
+        Self.errorReplyFormat.reply(for: error)
     }
 
     /// A CSV body as text, refusing what is not UTF-8.
@@ -116,35 +115,5 @@ extension CommandPlugin {
             throw DomainError(.malformed, "the body is not UTF-8 text")
         }
         return text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
-    }
-}
-
-extension StoredReply {
-    /// The error reply of the Cin7-style commands: `{"code":"...","message":"..."}`.
-    public static func cin7Error(_ error: DomainError) -> StoredReply {
-        StoredReply(
-            status: ReplyStatus.error.rawValue, contentType: "application/json",
-            body: Array(#"{"code":\#(JSONText.string(error.code.rawValue)),"message":\#(JSONText.string(error.message))}"#.utf8),
-            error: error)
-    }
-}
-
-/// JSON text for hand-built replies, where the field order and number format matter.
-public enum JSONText {
-    public static func string(_ value: String?) -> String {
-        guard let value else { return "null" }
-        var text = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20: text += String(format: "\\u%04x", scalar.value)
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        return text + "\""
     }
 }

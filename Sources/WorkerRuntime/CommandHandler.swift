@@ -123,7 +123,7 @@ struct CommandHandler: Sendable {
                     account: account.apiId, idempotencyKey: envelope.idempotencyKey,
                     fingerprint: Self.fingerprint(command: name, body: body), write: write,
                     now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds,
-                    refusal: plugin.errorReply)
+                    errorFormat: type(of: plugin).errorReplyFormat)
                 return .write(Write(envelope: envelope, name: name, plugin: plugin), command)
             case .read(let read):
                 return .read(read, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
@@ -229,7 +229,7 @@ struct CommandHandler: Sendable {
     private func refuse(_ envelope: CommandEnvelope, name: String, plugin: (any CommandPlugin)?, _ error: DomainError) -> [KafkaProducerMessage] {
         logger.info("command refused", metadata: metadata(envelope, name, error))
         metrics.commandHandled(metricLabel(name), status: ReplyStatus.error.rawValue)
-        let reply = plugin?.errorReply(error) ?? .cin7Error(error)
+        let reply = plugin?.errorReply(error) ?? ErrorReplyFormat.cin7.reply(for: error)
         return [events.reply(to: envelope, command: name, reply: reply, replayed: false),
                 errorEvent(for: envelope, command: name, error: error)]
     }
@@ -241,7 +241,7 @@ struct CommandHandler: Sendable {
         metrics.sentToDLQ(reason: "poison")
         var messages = [events.dlqCopy(of: envelope), errorEvent(for: envelope, command: name, error: error)]
         if envelope.isMatchable {
-            let reply = name.flatMap { registry.plugin(for: $0) }?.errorReply(error) ?? .cin7Error(error)
+            let reply = name.flatMap { registry.plugin(for: $0) }?.errorReply(error) ?? ErrorReplyFormat.cin7.reply(for: error)
             messages.append(events.reply(to: envelope, command: name ?? "", reply: reply, replayed: false))
         }
         return messages

@@ -60,11 +60,7 @@ public struct CancelPaymentPlugin: CommandPlugin {
     }
 
     /// CRM.COM's envelope with the code in `status.code` and no data.
-    public func errorReply(_ error: DomainError) -> StoredReply {
-        let status = "{\"message\":\(JSONText.string(error.message)),\"description\":\(JSONText.string(error.message)),\"code\":\(JSONText.string(error.code.rawValue))}"
-        return StoredReply(status: ReplyStatus.error.rawValue, contentType: "application/json",
-                           body: Array("{\"status\":\(status),\"data\":null}".utf8), error: error)
-    }
+    public static let errorReplyFormat = ErrorReplyFormat.crmEnvelope
 
     // MARK: - Reading the request
 

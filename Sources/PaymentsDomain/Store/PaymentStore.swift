@@ -34,18 +34,23 @@ public struct StoreCommand: Sendable {
     /// The time the command is handled at: creation and posting dates, record age.
     public var now: UTCDateTime
     public var epochSeconds: Int64
-    /// The reply recorded when the write refuses the command.
-    public var refusal: @Sendable (DomainError) -> StoredReply
+    /// How the reply recorded when the write refuses the command is written.
+    public var errorFormat: ErrorReplyFormat
 
     public init(account: String, idempotencyKey: String, fingerprint: [UInt8], write: any PaymentWrite,
-                now: UTCDateTime, epochSeconds: Int64, refusal: @escaping @Sendable (DomainError) -> StoredReply) {
+                now: UTCDateTime, epochSeconds: Int64, errorFormat: ErrorReplyFormat) {
         self.account = account
         self.idempotencyKey = idempotencyKey
         self.fingerprint = fingerprint
         self.write = write
         self.now = now
         self.epochSeconds = epochSeconds
-        self.refusal = refusal
+        self.errorFormat = errorFormat
+    }
+
+    /// The reply recorded when the write refuses the command.
+    public func refusal(_ error: DomainError) -> StoredReply {
+        errorFormat.reply(for: error)
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import PluginProtocol
+import PaymentsDomain
 import Prometheus
 import ServiceLifecycle
 

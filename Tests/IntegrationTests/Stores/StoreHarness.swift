@@ -60,6 +60,9 @@ struct StoreHarness {
             return TestReply.make(outcome)
         }
         let outcomes = try await store.execute([command])
+        // A refusal is recorded by the store from the command's error format, not reported
+        // through `reply`.
+        if case .applied(let reply) = outcomes[0], let error = reply.error { return (outcomes[0], .refused(error)) }
         return (outcomes[0], seen.withLock { $0 })
     }
 
@@ -129,7 +132,7 @@ extension StoreCommand {
     init(account: String, idempotencyKey: String, fingerprint: [UInt8], operation: TestOperation, now: UTCDateTime,
          epochSeconds: Int64, reply: @escaping @Sendable (TestOutcome) -> StoredReply) {
         self.init(account: account, idempotencyKey: idempotencyKey, fingerprint: fingerprint, write: operation.write(reply: reply),
-                  now: now, epochSeconds: epochSeconds, refusal: { reply(.refused($0)) })
+                  now: now, epochSeconds: epochSeconds, errorFormat: .cin7)
     }
 }
 
