@@ -86,11 +86,14 @@ public final class KafkaConsumer: Sendable {
         let consumer = try KafkaConsumer(
             configuration: configuration, logger: logger, rebalanceListener: nil, errorHandler: nil, isGroupMember: false)
         do {
+            // `timeout` bounds all the calls together, not each: a topic of many partitions
+            // on a slow broker still answers within it.
+            let budget = TimeBudget(timeout)
             let (offsets, starts) = try await consumer.client.runBlocking { handle in
                 var offsets: [KafkaTopicPartition: Range<Int64>] = [:]
                 for topic in topics {
-                    for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: timeout) {
-                        offsets[partition] = try RDKafkaClient.watermarks(of: partition, handle: handle, timeout: timeout)
+                    for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeout: budget.remaining) {
+                        offsets[partition] = try RDKafkaClient.watermarks(of: partition, handle: handle, timeout: budget.remaining)
                     }
                 }
                 var starts: [KafkaTopicPartition: Int64]
@@ -100,7 +103,7 @@ public final class KafkaConsumer: Sendable {
                         starts[entry.key] = min(max(choose(entry.key, entry.value), entry.value.lowerBound), entry.value.upperBound)
                     }
                 case .time(let milliseconds):
-                    starts = try RDKafkaClient.offsets(at: milliseconds, in: Array(offsets.keys), handle: handle, timeout: timeout)
+                    starts = try RDKafkaClient.offsets(at: milliseconds, in: Array(offsets.keys), handle: handle, timeout: budget.remaining)
                     for (partition, range) in offsets where (starts[partition] ?? -1) < 0 { starts[partition] = range.upperBound }
                 }
                 let list = NativePartitionList(Array(offsets.keys), offsets: starts)
@@ -397,5 +400,19 @@ public final class KafkaConsumer: Sendable {
             rd_kafka_queue_destroy(queue)
         }
         await pollThread.waitUntilFinished()
+    }
+}
+
+/// What is left of a time limit shared by several blocking calls.
+struct TimeBudget: Sendable {
+    let end: ContinuousClock.Instant
+
+    init(_ limit: Duration) {
+        end = .now + limit
+    }
+
+    /// At least a millisecond, so that a call past the end fails at once rather than waits.
+    var remaining: Duration {
+        max(.milliseconds(1), end - .now)
     }
 }
