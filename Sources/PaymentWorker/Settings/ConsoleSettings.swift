@@ -4,7 +4,7 @@ import Kafka
 
 /// Everything `console` is configured with (docs/contract.md §9), read as the other processes'
 /// settings are: flags over `PAYMENT_CONSOLE_*` over the JSON file.
-struct ConsoleSettings: ProcessSettings {
+struct ConsoleSettings: ListeningSettings {
     static let environmentPrefix = "PAYMENT_CONSOLE"
     /// Shorter tokens are refused: a placeholder left in a deployment must not work.
     static let minimumTokenLength = 16
@@ -32,24 +32,11 @@ struct ConsoleSettings: ProcessSettings {
         ]
     }
 
-    /// HOST:PORT of `listen`, or nil when it is not that.
-    var listenAddress: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65_535).contains(port) else { return nil }
-        return (String(listen[..<colon]), port)
-    }
+    static let clientGroupID = "payment-console"
 
     func validate() throws {
-        guard shared.bootstrapServers != nil else {
-            throw SettingsFault(description: "bootstrap_servers: required (--bootstrap-servers, PAYMENT_CONSOLE_BOOTSTRAP_SERVERS)")
-        }
-        guard listenAddress != nil else { throw SettingsFault(description: "listen: expected HOST:PORT, not '\(listen)'") }
+        try validateListeningProcess()
         _ = try operatorToken()
-        do {
-            try validateKafkaProperties(groupID: "payment-console")
-        } catch {
-            throw SettingsFault(description: "kafka_properties: \(error)")
-        }
     }
 
     /// The operator token from `token` or `token_file` (one of them, not both). Never shown.

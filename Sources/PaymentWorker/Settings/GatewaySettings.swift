@@ -5,7 +5,7 @@ import WorkerRuntime
 /// Everything `gateway` is configured with (docs/contract.md §8), read as `run`'s settings are:
 /// flags over `PAYMENT_GATEWAY_*` over the JSON file. The Kafka connection, the topics and the
 /// logging are the entries every process shares.
-struct GatewaySettings: ProcessSettings {
+struct GatewaySettings: ListeningSettings {
     static let environmentPrefix = "PAYMENT_GATEWAY"
 
     var shared = SharedSettings()
@@ -31,23 +31,10 @@ struct GatewaySettings: ProcessSettings {
         ]
     }
 
-    /// HOST:PORT of `listen`, or nil when it is not that.
-    var listenAddress: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65_535).contains(port) else { return nil }
-        return (String(listen[..<colon]), port)
-    }
+    static let clientGroupID = "payment-gateway"
 
     func validate() throws {
-        guard shared.bootstrapServers != nil else {
-            throw SettingsFault(description: "bootstrap_servers: required (--bootstrap-servers, PAYMENT_GATEWAY_BOOTSTRAP_SERVERS)")
-        }
-        guard listenAddress != nil else { throw SettingsFault(description: "listen: expected HOST:PORT, not '\(listen)'") }
-        do {
-            try validateKafkaProperties(groupID: "payment-gateway")
-        } catch {
-            throw SettingsFault(description: "kafka_properties: \(error)")
-        }
+        try validateListeningProcess()
     }
 
     /// The gateway's configuration, with the Kafka connection, the topics and the commands

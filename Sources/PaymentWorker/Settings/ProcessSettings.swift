@@ -135,3 +135,32 @@ extension ProcessSettings {
         try KafkaProducerConfiguration(common: kafka).validate()
     }
 }
+
+/// A process that serves HTTP and reads Kafka outside the workers' group: the gateway and
+/// the console. Both need the bootstrap servers and a `listen` address, checked alike.
+protocol ListeningSettings: ProcessSettings {
+    var listen: String { get }
+    /// The group id its Kafka clients would use, for checking the librdkafka properties.
+    static var clientGroupID: String { get }
+}
+
+extension ListeningSettings {
+    /// HOST:PORT of `listen`, or nil when it is not that.
+    var listenAddress: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65_535).contains(port) else { return nil }
+        return (String(listen[..<colon]), port)
+    }
+
+    func validateListeningProcess() throws {
+        guard shared.bootstrapServers != nil else {
+            throw SettingsFault(description: "bootstrap_servers: required (--bootstrap-servers, \(Self.environmentPrefix)_BOOTSTRAP_SERVERS)")
+        }
+        guard listenAddress != nil else { throw SettingsFault(description: "listen: expected HOST:PORT, not '\(listen)'") }
+        do {
+            try validateKafkaProperties(groupID: Self.clientGroupID)
+        } catch {
+            throw SettingsFault(description: "kafka_properties: \(error)")
+        }
+    }
+}
