@@ -135,7 +135,8 @@ struct ConsoleHandler: Sendable {
         let operatorOnly = router.group().add(middleware: OperatorAuthenticationMiddleware(access: access))
         operatorOnly.post("/logout") { _, _ in
             var response = ConsoleResponses.redirect(to: "/login")
-            response.setCookie(Cookie(name: OperatorAccess.sessionCookie, value: "", maxAge: 0, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+            response.setCookie(Cookie(name: OperatorAccess.sessionCookie, value: "", maxAge: 0, path: "/",
+                secure: configuration.secureCookie, httpOnly: true, sameSite: .strict))
             return response
         }
         operatorOnly.get("/") { _, context in
@@ -323,7 +324,7 @@ struct ConsoleHandler: Sendable {
         var response = ConsoleResponses.redirect(to: "/")
         response.setCookie(Cookie(
             name: OperatorAccess.sessionCookie, value: access.newSession(), maxAge: Int(configuration.sessionLifetime.components.seconds),
-            path: "/", secure: false, httpOnly: true, sameSite: .strict))
+            path: "/", secure: configuration.secureCookie, httpOnly: true, sameSite: .strict))
         return response
     }
 

@@ -38,6 +38,10 @@ public struct ConsoleConfiguration: Sendable {
     public var replayTimeout: Duration = .seconds(15)
     /// The longest any one read of Kafka may take.
     public var readDeadline: Duration = .seconds(10)
+    /// Marks the session cookie `Secure`: for a console served over HTTPS (behind a proxy
+    /// that terminates TLS), so the browser never sends it in clear. Off by default, so that
+    /// the cookie also works on plain `http://127.0.0.1`.
+    public var secureCookie = false
     /// How long a login lasts.
     public var sessionLifetime: Duration = .seconds(12 * 3600)
     /// What the overview's chart covers.

@@ -15,6 +15,7 @@ struct ConsoleSettings: ListeningSettings {
     var tokenFile: String?
     var pageSize = 50
     var replayTimeout: Duration = .seconds(15)
+    var secureCookie = false
 
     static var declarations: [Setting<ConsoleSettings>] {
         [
@@ -26,6 +27,8 @@ struct ConsoleSettings: ListeningSettings {
             .number("page_size", \.pageSize, atLeast: 1, atMost: 1_000, help: "Rows on an errors or DLQ page."),
             .seconds("replay_timeout_seconds", \.replayTimeout, atLeast: 1,
                      help: "How long a DLQ replay waits for the reply or error event of each message."),
+            .switchFlag("secure_cookie", \.secureCookie,
+                        help: "Mark the session cookie Secure: for a console reached over HTTPS (behind a TLS proxy)."),
             .commandsTopic, .resultsTopic, .errorsTopic, .dlqTopic, .statusTopic,
             .kafkaProperties,
             .logLevel, .logFormat,
@@ -79,6 +82,7 @@ struct ConsoleSettings: ListeningSettings {
         configuration.port = address.port
         configuration.pageSize = pageSize
         configuration.replayTimeout = replayTimeout
+        configuration.secureCookie = secureCookie
         return configuration
     }
 }

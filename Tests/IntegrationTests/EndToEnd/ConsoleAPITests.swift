@@ -16,6 +16,27 @@ struct ConsoleAPITests {
         }
     }
 
+    @Test("a login sets an HttpOnly, SameSite=Strict session cookie, Secure when asked; a wrong token sets none")
+    func sessionCookie() async throws {
+        let broker = try ChildProcess(TestBinaries.paymentWorker, ["broker"])
+        defer { broker.kill9IfRunning() }
+        let bootstrap = try await broker.firstLine()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("console-cookie-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for secure in [false, true] {
+            try await RunningConsole.with(bootstrap: bootstrap, folder: folder, extraArguments: secure ? ["--secure-cookie"] : []) { console in
+                let refused = try await console.logIn(token: "not-the-operator-token")
+                #expect(refused.status == 401 && refused.setCookie == nil)
+                let accepted = try await console.logIn(token: RunningConsole.token)
+                #expect(accepted.status == 303)
+                let cookie = try #require(accepted.setCookie)
+                #expect(cookie.hasPrefix("console_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+                #expect(cookie.contains("Secure") == secure, "\(cookie)")
+                #expect(!cookie.contains(RunningConsole.token))
+            }
+        }
+    }
+
     @Test("the API needs the token, shows workers and the DLQ with credentials redacted, and a bearer replay is answered")
     func apiAndRedaction() async throws {
         try await WorkerHarness.with(extraArguments: ["--status-interval-seconds", "1"]) { harness in

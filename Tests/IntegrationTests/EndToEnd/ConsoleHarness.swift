@@ -37,6 +37,29 @@ struct RunningConsole: Sendable {
         return Answer(status: http?.statusCode ?? 0, headers: headers, body: String(decoding: data, as: UTF8.self))
     }
 
+    /// The login form posted with `token`, its redirect not followed: the status and the
+    /// `Set-Cookie` header of the console's own answer.
+    func logIn(token: String) async throws -> (status: Int, setCookie: String?) {
+        var request = URLRequest(url: url("/login"))
+        request.httpMethod = "POST"
+        request.httpBody = Data("token=\(token)".utf8)
+        request.timeoutInterval = 30
+        let session = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        let (_, response) = try await session.data(for: request)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Set-Cookie"))
+    }
+
+    final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+        ) {
+            completionHandler(nil)
+        }
+    }
+
     func json(_ path: String) async throws -> [String: Any] {
         let answer = try await fetch(path)
         guard answer.status == 200, let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {
@@ -53,14 +76,16 @@ struct RunningConsole: Sendable {
     }
 
     /// Runs `body` with a console on `bootstrap`, stopped (and expected to stop cleanly) however it ends.
-    static func with(bootstrap: String, folder: URL, _ body: (RunningConsole) async throws -> Void) async throws {
+    static func with(
+        bootstrap: String, folder: URL, extraArguments: [String] = [], _ body: (RunningConsole) async throws -> Void
+    ) async throws {
         let tokenFile = folder.appendingPathComponent("console-token")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data("\(token)\n".utf8).write(to: tokenFile)
         let process = try ChildProcess(TestBinaries.paymentWorker, [
             "console", "--bootstrap-servers", bootstrap, "--listen", "127.0.0.1:0", "--token-file", tokenFile.path,
             "--replay-timeout-seconds", "30",
-        ])
+        ] + extraArguments)
         do {
             try await process.waitForStandardError(containing: "console listening")
             let line = try #require(process.standardError.split(separator: "\n").first { $0.contains("console listening") })
