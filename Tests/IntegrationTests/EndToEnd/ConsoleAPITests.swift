@@ -57,9 +57,11 @@ struct ConsoleAPITests {
                 try await harness.sendRaw(
                     nil, Array(#"{"token":"\#(Self.secrets[1])","amount":1}"#.utf8),
                     headers: ["apikey": Self.secrets[0], "apiid": "123"], correlationId: correlation)
-                let letter = try await eventually("the poison message in /api/dlq") { () -> [String: Any]? in
+                // The DLQ copy and the error event that gives its reason are published together,
+                // on two topics: either may be read first.
+                let letter = try await eventually("the poison message in /api/dlq, with its reason") { () -> [String: Any]? in
                     let messages = try await console.json("/api/dlq")["messages"] as? [[String: Any]]
-                    return messages?.first { $0["correlation_id"] as? String == correlation }
+                    return messages?.first { $0["correlation_id"] as? String == correlation && $0["reason"] != nil }
                 }
                 #expect((letter["reason"] as? String)?.hasPrefix("MALFORMED: ") == true)
                 let partition = try #require(letter["partition"] as? Int)

@@ -23,7 +23,14 @@ final class ChildProcess: Sendable {
         for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
-                if !data.isEmpty { recorder.append(data) }
+                guard !data.isEmpty else {
+                    // End of file: the handler goes before the descriptor can be closed. A
+                    // dispatch source left on a closed descriptor crashes libdispatch's event
+                    // loop later (`_dispatch_event_loop_drain`), in whatever test runs then.
+                    handle.readabilityHandler = nil
+                    return
+                }
+                recorder.append(data)
             }
         }
         let exitStatus = self.exitStatus
@@ -89,6 +96,11 @@ final class ChildProcess: Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    deinit {
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+    }
 
     /// Ends the process if it still runs; for cleanup after a failed expectation.
     func kill9IfRunning() {
