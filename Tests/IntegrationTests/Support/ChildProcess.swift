@@ -10,6 +10,8 @@ final class ChildProcess: Sendable {
     private let exitStatus = Recorder<Int32>()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
+    /// One entry for each output pipe read to its end.
+    private let outputEnded = Recorder<Bool>()
 
     init(_ executable: URL, _ arguments: [String], standardInput: Data? = nil, environment: [String: String] = [:]) throws {
         let process = Process()
@@ -20,23 +22,23 @@ final class ChildProcess: Sendable {
         process.standardError = stderrPipe
         let stdinPipe = Pipe()
         process.standardInput = stdinPipe
-        for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                guard !data.isEmpty else {
-                    // End of file: the handler goes before the descriptor can be closed. A
-                    // dispatch source left on a closed descriptor crashes libdispatch's event
-                    // loop later (`_dispatch_event_loop_drain`), in whatever test runs then.
-                    handle.readabilityHandler = nil
-                    return
-                }
-                recorder.append(data)
-            }
-        }
         let exitStatus = self.exitStatus
         process.terminationHandler = { exitStatus.append($0.terminationStatus) }
         self.process = process
         try process.run()
+        // Each pipe is read by a thread of its own until end of file, with blocking reads:
+        // not `readabilityHandler`, whose dispatch sources, set up and torn down for every
+        // process the tests start, can corrupt libdispatch's epoll state on Linux and crash
+        // its event loop (`_dispatch_event_loop_drain`) in whatever test runs then
+        // (swift-corelibs-libdispatch #949).
+        for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
+            let handle = pipe.fileHandleForReading
+            let ended = outputEnded
+            Thread.detachNewThread {
+                while case let data = handle.availableData, !data.isEmpty { recorder.append(data) }
+                ended.append(true)
+            }
+        }
         if let standardInput { stdinPipe.fileHandleForWriting.write(standardInput) }
         try stdinPipe.fileHandleForWriting.close()
     }
@@ -86,21 +88,13 @@ final class ChildProcess: Sendable {
     @discardableResult
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let status = try await exitStatus.wait(forCount: 1, "the exit of \(process.executableURL?.lastPathComponent ?? "a process")", timeout: timeout)[0]
-        // What is still in the pipes after the exit.
-        for (pipe, recorder) in [(stdoutPipe, stdoutChunks), (stderrPipe, stderrChunks)] {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-            if !rest.isEmpty { recorder.append(rest) }
-        }
+        // The output written before the exit is read once both pipes are at their end (a
+        // grandchild still holding one is not waited for past a few seconds).
+        _ = try? await outputEnded.wait(forCount: 2, "the ends of the output", timeout: .seconds(5))
         return status
     }
 
     var pid: Int32 { process.processIdentifier }
-
-    deinit {
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-    }
 
     /// Ends the process if it still runs; for cleanup after a failed expectation.
     func kill9IfRunning() {
