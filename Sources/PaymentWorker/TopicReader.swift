@@ -14,28 +14,19 @@ struct TopicReader {
         self.topic = topic
     }
 
-    /// Every message now in the topic, in partition and offset order.
+    /// Every message now in the topic, in partition and offset order: the bounded window
+    /// read the console's pages use, over the whole topic as it is when asked.
     func readToEnd() async throws -> [KafkaConsumerMessage] {
         // Assigned, never subscribed: the group id only satisfies librdkafka, and nothing is
         // committed under it (no offset is ever stored).
-        let (consumer, offsets) = try await KafkaConsumer.fromStart(
-            of: [topic], configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools"),
-            logger: Logger(label: "payment-worker.tools"))
-        var messages: [KafkaConsumerMessage] = []
-        var unread = Set(offsets.filter { !$0.value.isEmpty }.keys)
-        if !unread.isEmpty {
-            for await batch in consumer.batches {
-                for message in batch {
-                    guard let range = offsets[message.topicPartition], range.contains(message.offset) else { continue }
-                    messages.append(message)
-                    if message.offset + 1 >= range.upperBound { unread.remove(message.topicPartition) }
-                }
-                if unread.isEmpty { break }
-            }
-        }
-        await consumer.close()
-        return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+        try await KafkaTopicWindow.read(
+            topic: topic, configuration: KafkaConsumerConfiguration(common: common, groupID: "payment-worker-tools"),
+            deadline: Self.wholeTopicDeadline, logger: Logger(label: "payment-worker.tools")
+        ) { _, held in held }.messages
     }
+
+    /// A whole topic is read within this, or the tool says the broker did not answer in time.
+    static let wholeTopicDeadline: Duration = .seconds(300)
 
     /// A consumer of the topic from its start, or from its end as it is when this returns, so
     /// that nothing produced after is missed.
