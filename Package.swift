@@ -6,13 +6,20 @@ import PackageDescription
 // command's whole registration: the worker's list of plugins is generated from it.
 let pluginNames = ["UpdateOrders", "UpdatePayments", "GetPayments", "DeletePayments", "CancelPayment"]
 
-let pluginTargets: [Target] = pluginNames.map { name in
+// The plugin guide's example (docs/plugins.md), registered the same way but for the tests
+// only: the integration tests' list of plugins is generated from these names and the above.
+let examplePluginNames = ["SetComments"]
+
+func pluginTarget(_ name: String, in folder: String) -> Target {
     .target(
         name: "\(name)Plugin",
         dependencies: ["PaymentsDomain", .target(name: "PluginProtocol")],
-        path: "plugins/\(name)"
+        path: "\(folder)/\(name)"
     )
 }
+
+let pluginTargets = pluginNames.map { pluginTarget($0, in: "plugins") }
+    + examplePluginNames.map { pluginTarget($0, in: "Tests/plugins") }
 
 let package = Package(
     name: "payment-worker",
@@ -187,7 +194,9 @@ let package = Package(
                 // Built with the tests so that they can drive the real binary.
                 "PaymentWorker",
                 .product(name: "Logging", package: "swift-log"),
-            ] + pluginNames.map { .target(name: "\($0)Plugin") }
+            ] + (pluginNames + examplePluginNames).map { .target(name: "\($0)Plugin") },
+            // Its `CommandPlugins.all`: the worker's plugins and the example.
+            plugins: ["RegisterCommandPlugins"]
         ),
     ] + pluginTargets,
     swiftLanguageModes: [.v6]

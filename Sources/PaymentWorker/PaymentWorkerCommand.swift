@@ -20,11 +20,10 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
     /// Where the gateway serves each command, as its plugin declares.
     static var gatewayRoutes: GatewayRoutes {
         var routes = GatewayRoutes()
-        for plugin in CommandPlugins.all.map({ type(of: $0) }) {
-            switch plugin.http {
-            case .cin7(let reads): routes.cin7[plugin.command] = reads
-            case .post(let path): routes.posts[path] = plugin.command
-            case nil: break
+        for (command, binding) in plugins.httpBindings {
+            switch binding {
+            case .cin7(let reads): routes.cin7[command] = reads
+            case .post(let path): routes.posts[path] = command
             }
         }
         return routes
@@ -32,7 +31,7 @@ struct PaymentWorkerCommand: AsyncParsableCommand {
 
     /// The commands whose CSV imports may be cut into chunks, as their plugins declare.
     static var chunkedImportCommands: Set<String> {
-        Set(CommandPlugins.all.map { type(of: $0) }.filter { $0.acceptsChunkedImports }.map { $0.command })
+        plugins.chunkedImportCommands
     }
 
     /// Logs go to standard error: standard output carries what commands print for scripts.

@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
             host: settings.httpHost, port: settings.httpPort, registry: registry, health: health, logger: logger))
         services.append(Worker(
             configuration: configuration, store: paymentStore, accounts: AccountDirectory(accounts), registry: plugins,
-            metrics: WorkerMetrics(), health: health, logger: logger))
+            reporting: WorkerReporting(health: health, logger: logger)))
         // Services stop in reverse order: the worker drains before the endpoint and the
         // embedded broker go.
         let group = ServiceGroup(

@@ -24,15 +24,17 @@ struct CommandHandler: Sendable {
     var events: OutgoingEvents { OutgoingEvents(topics: configuration.topics, messageMaxBytes: configuration.kafka.messageMaxBytes) }
 
     /// Where a write came from, to answer it.
-    private struct Write {
+    private struct WriteOrigin {
         let envelope: CommandEnvelope
         let name: String
         let plugin: any CommandPlugin
     }
 
-    private enum Step {
+    /// Where a command goes: answered at once (refused, poison), into the next write
+    /// transaction, or to a read.
+    private enum Route {
         case publish([KafkaProducerMessage])
-        case write(Write, StoreCommand)
+        case write(WriteOrigin, StoreCommand)
         case read(any PaymentRead, account: String, envelope: CommandEnvelope, name: String, plugin: any CommandPlugin)
     }
 
@@ -55,7 +57,7 @@ struct CommandHandler: Sendable {
         var outgoing: [KafkaProducerMessage] = []
         var writes = PendingWrites()
         for message in messages {
-            switch prepare(CommandEnvelope(message, clusterID: clusterID)) {
+            switch route(CommandEnvelope(message, clusterID: clusterID)) {
             case .publish(let messages):
                 guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                 outgoing += messages
@@ -71,7 +73,7 @@ struct CommandHandler: Sendable {
                 guard await apply(&writes, into: &outgoing) else { return await interrupted(outgoing, emit) }
                 switch await withRetries({ try await store.read(read.reads(), account: account) }) {
                 case .success(let data):
-                    outgoing += publish(read.reply(with: data), for: envelope, name: name, replayed: false)
+                    outgoing += answer(read.reply(with: data), for: envelope, name: name, replayed: false)
                 case .failure(let failure) where failure.kind == .unavailable:
                     return await interrupted(outgoing, emit)
                 case .failure(let failure):
@@ -91,7 +93,7 @@ struct CommandHandler: Sendable {
         return false
     }
 
-    private func prepare(_ envelope: CommandEnvelope) -> Step {
+    private func route(_ envelope: CommandEnvelope) -> Route {
         guard let name = envelope.command else {
             return .publish(poison(envelope, name: nil, DomainError(.malformed, "the message has no command header")))
         }
@@ -124,7 +126,7 @@ struct CommandHandler: Sendable {
                     fingerprint: Self.fingerprint(command: name, body: body), write: write,
                     now: UTCDateTime(secondsSince1970: epochSeconds), epochSeconds: epochSeconds,
                     errorFormat: type(of: plugin).errorReplyFormat)
-                return .write(Write(envelope: envelope, name: name, plugin: plugin), command)
+                return .write(WriteOrigin(envelope: envelope, name: name, plugin: plugin), command)
             case .read(let read):
                 return .read(read, account: account.apiId, envelope: envelope, name: name, plugin: plugin)
             }
@@ -139,17 +141,17 @@ struct CommandHandler: Sendable {
     /// as they are, not copied out of each write), and their lines (kept as a running sum:
     /// summing on every append made a 200-command transaction cost 20 000 copies).
     private struct PendingWrites {
-        private(set) var writes: [Write] = []
+        private(set) var writes: [WriteOrigin] = []
         private(set) var commands: [StoreCommand] = []
         private(set) var lineCount = 0
 
-        init(_ writes: [Write] = [], commands: [StoreCommand] = []) {
+        init(_ writes: [WriteOrigin] = [], commands: [StoreCommand] = []) {
             for (write, command) in zip(writes, commands) { append(write, command) }
         }
 
         var count: Int { writes.count }
 
-        mutating func append(_ write: Write, _ command: StoreCommand) {
+        mutating func append(_ write: WriteOrigin, _ command: StoreCommand) {
             writes.append(write)
             commands.append(command)
             lineCount += command.write.lineCount
@@ -185,10 +187,10 @@ struct CommandHandler: Sendable {
                 switch outcomes[index] {
                 case .applied(let reply):
                     metrics.linesHandled(writes[index].name, count: commands[index].write.lineCount)
-                    outgoing += publish(reply, for: writes[index].envelope, name: writes[index].name, replayed: false)
+                    outgoing += answer(reply, for: writes[index].envelope, name: writes[index].name, replayed: false)
                 case .replayed(let reply):
                     metrics.replayed(writes[index].name)
-                    outgoing += publish(reply, for: writes[index].envelope, name: writes[index].name, replayed: true)
+                    outgoing += answer(reply, for: writes[index].envelope, name: writes[index].name, replayed: true)
                 case .conflict:
                     outgoing += refuse(writes[index].envelope, name: writes[index].name, plugin: writes[index].plugin, DomainError(
                         .idempotencyConflict,
@@ -215,8 +217,8 @@ struct CommandHandler: Sendable {
         return events.errorEvent(for: envelope, command: command, error: error)
     }
 
-    /// The reply, and an error event when its status is `error`.
-    private func publish(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
+    /// The reply's messages, and an error event when its status is `error`.
+    private func answer(_ reply: StoredReply, for envelope: CommandEnvelope, name: String, replayed: Bool) -> [KafkaProducerMessage] {
         metrics.commandHandled(name, status: reply.status)
         var messages = events.replies(to: envelope, command: name, reply: reply, replayed: replayed)
         if reply.status == ReplyStatus.error.rawValue {
@@ -263,30 +265,29 @@ struct CommandHandler: Sendable {
     /// retry budget. Fails with the permanent error, the last conflict past the budget, or
     /// (kind `unavailable`) when the worker stopped waiting for the store.
     private func withRetries<Result: Sendable>(_ body: () async throws -> Result) async -> Swift.Result<Result, StoreError> {
-        var attempt = 1
-        while true {
+        // Cancelled: the worker gave its work up at the shutdown timeout. Not the command's
+        // fault, and it stays uncommitted.
+        let interrupted = StoreError("interrupted: the worker is stopping", kind: .unavailable)
+        let result: Swift.Result<Result, StoreError>? = await configuration.retry.run { attempt in
             do {
-                return .success(try await body())
+                return .done(.success(try await body()))
             } catch let error as StoreError where error.kind == .unavailable {
-                guard await outage.waitOut(error) else { return .failure(error) }
+                return await outage.waitOut(error) ? .again : .done(.failure(error))
             } catch let error as StoreError where error.kind == .conflict && configuration.retry.allowsAnother(after: attempt) {
-                let backoff = configuration.retry.delay(afterAttempt: attempt)
                 logger.warning("store transaction clashed with another writer, retrying", metadata: [
-                    "attempt": "\(attempt)", "backoff": "\(backoff)", "error": "\(error.message)",
+                    "attempt": "\(attempt)", "error": "\(error.message)",
                 ])
                 metrics.retried("store")
-                try? await Task.sleep(for: backoff)
-                attempt += 1
+                return .failed
             } catch let error as StoreError {
-                return .failure(error)
+                return .done(.failure(error))
             } catch is CancellationError {
-                // The worker gave its work up at the shutdown timeout: not the command's fault,
-                // and it stays uncommitted.
-                return .failure(StoreError("interrupted: the worker is stopping", kind: .unavailable))
+                return .done(.failure(interrupted))
             } catch {
-                return .failure(StoreError("\(error)", kind: .permanent))
+                return .done(.failure(StoreError("\(error)", kind: .permanent)))
             }
         }
+        return result ?? .failure(interrupted)
     }
 
     /// A command's name as a metric label: only the registered ones, every other `unknown`,

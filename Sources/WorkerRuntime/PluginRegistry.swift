@@ -25,4 +25,14 @@ public struct PluginRegistry: Sendable {
     }
 
     public var commands: [String] { plugins.keys.sorted() }
+
+    /// How each command served over HTTP is reached, as its plugin declares.
+    public var httpBindings: [String: HTTPBinding] {
+        plugins.compactMapValues { type(of: $0).http }
+    }
+
+    /// The commands whose CSV imports may be cut into chunks, as their plugins declare.
+    public var chunkedImportCommands: Set<String> {
+        Set(plugins.values.map { type(of: $0) }.filter { $0.acceptsChunkedImports }.map { $0.command })
+    }
 }

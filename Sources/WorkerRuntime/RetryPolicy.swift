@@ -33,4 +33,34 @@ public struct RetryPolicy: Sendable {
     func pause(afterAttempt attempt: Int) async {
         try? await Task.sleep(for: delay(afterAttempt: attempt))
     }
+
+    /// What one try came to.
+    enum Try<Value> {
+        /// Done, with what `run` returns.
+        case done(Value)
+        /// A passing failure: wait this attempt's backoff, then try again.
+        case failed
+        /// Try again at once, as the same attempt: what stood in the way was waited out
+        /// elsewhere (a store outage) or replaced (a producer).
+        case again
+    }
+
+    /// Tries `body` (given the attempt number, from 1) until it is done, waiting the backoff
+    /// after each failed try; nil when `stopped` holds before a try. Budgets are the body's
+    /// to keep (`allowsAnother(after:)`): some failures are waited out, others given up.
+    func run<Value>(stopWhen stopped: () -> Bool = { Task.isCancelled }, _ body: (_ attempt: Int) async -> Try<Value>) async -> Value? {
+        var attempt = 1
+        while !stopped() {
+            switch await body(attempt) {
+            case .done(let value):
+                return value
+            case .failed:
+                await pause(afterAttempt: attempt)
+                attempt += 1
+            case .again:
+                continue
+            }
+        }
+        return nil
+    }
 }

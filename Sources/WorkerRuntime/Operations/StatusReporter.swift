@@ -9,15 +9,18 @@ import StatusReport
 /// consumer's cached positions, the metrics' counts), so a report costs no store or broker
 /// round trip; it is handed to the producer without waiting for its acknowledgement.
 struct StatusReporter: Sendable {
-    let configuration: WorkerConfiguration
     let instanceID: String
     let startedAt: Date
-    let producers: ProducerSlot
+    /// Its producers, and (through its handler) the configuration, the outage, the metrics
+    /// and the batches in flight.
+    let publisher: ReplyPublisher
     let consumer: any CommandSource
-    let inFlight: InFlightWork
-    let outage: StoreOutage
     let health: WorkerHealth
-    let metrics: WorkerMetrics
+
+    private var configuration: WorkerConfiguration { publisher.handler.configuration }
+    private var outage: StoreOutage { publisher.handler.outage }
+    private var metrics: WorkerMetrics { publisher.handler.metrics }
+    private var inFlight: InFlightWork { publisher.inFlight }
 
     /// Until cancelled: a report now, then every interval.
     func run() async {
@@ -39,7 +42,7 @@ struct StatusReporter: Sendable {
         // superseded by the next. Handing it over has a deadline too, since a producer whose
         // queue is full (the broker away for long) makes its caller wait for room, and the
         // worker's shutdown must not wait for a report.
-        let producers = self.producers
+        let producers = publisher.producers
         _ = try? await withDeadline(.seconds(1), onTimeout: { CancellationError() }) {
             _ = try await producers.current.producer.publish([message])
         }

@@ -61,13 +61,11 @@ final class StoreOutage: Sendable {
     /// Probes while an outage is open; runs until cancelled.
     func run() async {
         for await _ in opened {
-            var attempt = 1
-            while !Task.isCancelled {
-                await retry.pause(afterAttempt: attempt)
-                if (try? await probe()) != nil { break }
-                attempt += 1
-            }
-            guard !Task.isCancelled else { return }
+            // The call that opened it has just failed: the first probe waits too.
+            await retry.pause(afterAttempt: 1)
+            let probe = self.probe
+            let answered: Void? = await retry.run { _ in (try? await probe()) != nil ? .done(()) : .failed }
+            guard answered != nil else { return }
             let waiters = state.withLock { state in
                 state.reason = nil
                 defer { state.waiters = [] }

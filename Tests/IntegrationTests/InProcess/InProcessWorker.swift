@@ -47,11 +47,11 @@ enum WorkerUnderTest {
         let source = TestSource()
         let worker = Worker(
             configuration: configuration, store: store, accounts: AccountDirectory([AccountDirectory.seedAccount]),
-            registry: registry, logger: logger,
-            transport: WorkerTransport(makeProducer: { producer }, makeSource: { revocations in
-                source.listen(revocations)
-                return source
-            }))
+            registry: registry, reporting: WorkerReporting(logger: logger)
+        ).over(WorkerTransport(makeProducer: { producer }, makeSource: { revocations in
+            source.listen(revocations)
+            return source
+        }))
         let running = Task { try await worker.run() }
         do {
             try await body(source)

@@ -1,21 +1,28 @@
 import Foundation
-import GetPaymentsPlugin
 @testable import Kafka
 import PaymentStores
 import PaymentsDomain
 import Testing
-import UpdatePaymentsPlugin
 @testable import WorkerRuntime
 
-/// A sixth command, written only against the domain and the plugin protocol (the README's
-/// "Writing a plugin" example), registered here and run by the real runtime on both stores.
+/// A sixth command, written only against the domain and the plugin protocol (the plugin
+/// guide's example in Tests/plugins/SetComments), registered by its name in Package.swift's
+/// `examplePluginNames`, and run by the real runtime on both stores.
 @Suite("A plugin outside the five", .timeLimit(.minutes(2)))
 struct SetCommentsPluginTests {
+    @Test("its one-word registration puts it in the generated plugin list, with the worker's five, reachable as it declares")
+    func registeredByItsName() {
+        let registry = PluginRegistry(CommandPlugins.all)
+        #expect(registry.commands == ["CancelPayment", "DeletePayments", "GetPayments", "SetComments", "UpdateOrders", "UpdatePayments"])
+        #expect(registry.httpBindings["SetComments"] == .cin7(reads: false))
+        #expect(!registry.chunkedImportCommands.contains("SetComments"))
+    }
+
     @Test("SetComments runs through the worker: applied once per key, replayed on redelivery, refused with nothing changed, seen by a later read", arguments: StoreKind.allCases)
     func runsThroughTheRuntime(kind: StoreKind) async throws {
         let harness = try await StoreHarness.make(kind)
         let producer = TestProducer()
-        let registry = PluginRegistry([UpdatePaymentsPlugin(), GetPaymentsPlugin(), SetCommentsPlugin()])
+        let registry = PluginRegistry(CommandPlugins.all)
         do {
             try await WorkerUnderTest.run(store: harness.store, registry: registry, producer: producer) { source in
                 source.feed([
@@ -51,9 +58,8 @@ struct SetCommentsPluginTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         let guide = try String(contentsOf: root.appendingPathComponent("docs/plugins.md"), encoding: .utf8)
-        let plugin = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("SetCommentsPlugin.swift"), encoding: .utf8)
-        #expect(guide.contains("```swift\n" + plugin + "```\n"), "docs/plugins.md's example must be Tests/IntegrationTests/InProcess/SetCommentsPlugin.swift")
+        let plugin = try String(contentsOf: root.appendingPathComponent("Tests/plugins/SetComments/SetCommentsPlugin.swift"), encoding: .utf8)
+        #expect(guide.contains("```swift\n" + plugin + "```\n"), "docs/plugins.md's example must be Tests/plugins/SetComments/SetCommentsPlugin.swift")
     }
 
     private func command(_ offset: Int64, _ name: String, _ body: String, key: String? = nil) -> KafkaConsumerMessage {

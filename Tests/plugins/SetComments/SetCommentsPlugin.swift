@@ -3,9 +3,11 @@ import PaymentsDomain
 import PluginProtocol
 
 /// SetComments: `PaymentImportedRef=R1&Comments=paid%20late` sets the Comments of the
-/// payment that reference names and answers `PaymentId,Comments`.
+/// payment that reference names and answers `PaymentId,Comments`. Over HTTP it is a Cin7
+/// action: `POST ?action=SetComments`.
 public struct SetCommentsPlugin: CommandPlugin {
     public static let command = "SetComments"
+    public static let http: HTTPBinding? = .cin7(reads: false)
 
     public init() {}
 
